@@ -1,0 +1,22 @@
+/*
+ * error.h — the calling thread's detailed message, and the one way library code fails:
+ *     return fsd_fail(FSD_ERROR_..., "what was wrong: %d", value);
+ * Library code never prints; callers read the message with fsd_last_error().
+ */
+#ifndef FSD_ERROR_H
+#define FSD_ERROR_H
+
+#include "fastserde.h"
+
+#if defined(__GNUC__)
+#define FSD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define FSD_PRINTF(f, a)
+#endif
+
+/* Sets this thread's message and returns `s`. */
+fsd_status fsd_fail(fsd_status s, const char *fmt, ...) FSD_PRINTF(2, 3);
+/* Clears this thread's message (called when a public call succeeds). */
+void fsd_clear_error(void);
+
+#endif

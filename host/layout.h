@@ -1,0 +1,43 @@
+/*
+ * layout.h — validation of a DLTensor and its normalised form, the layout: size-1 dimensions
+ * dropped, strides in bytes, the address of element [0, ..., 0], the packed size. Every check
+ * that can reject a tensor lives here, so that nothing is planned or written for bad input.
+ */
+#ifndef FSD_LAYOUT_H
+#define FSD_LAYOUT_H
+
+#include <stdint.h>
+
+#include "fastserde.h"
+#include "plan.h"
+
+typedef enum fsd_place {
+    FSD_PLACE_HOST = 0, /* kDLCPU, kDLCUDAHost: the CPU path    */
+    FSD_PLACE_GPU = 1   /* kDLCUDA, kDLCUDAManaged: the kernels */
+} fsd_place;
+
+typedef struct fsd_layout {
+    fsd_place place;
+    int device_id;
+    uint32_t elem_size;
+    uint64_t total_bytes;                   /* packed size                                  */
+    char *base;                             /* data + byte_offset: element [0, ..., 0]      */
+    int ndim;                               /* dimensions of size >= 2, outermost first     */
+    uint64_t shape[FSD_PLAN_MAX_DIMS];
+    int64_t stride[FSD_PLAN_MAX_DIMS];      /* bytes                                        */
+} fsd_layout;
+
+/* Checks ndim, shape, dtype and device; sets *elem_size, *total_bytes and *place. The `what`
+ * string names the argument in messages ("src", "dst"). */
+fsd_status fsd_check_shape(const DLTensor *t, const char *what, uint32_t *elem_size,
+                           uint64_t *total_bytes, fsd_place *place);
+
+/* fsd_check_shape, then strides, data and byte offsets: every byte of every element must have
+ * an address that fits in the address space. Fills *layout. */
+fsd_status fsd_layout_from_tensor(const DLTensor *t, const char *what, fsd_layout *layout);
+
+/* FSD_ERROR_ALIASING when two elements of the layout may share bytes: a zero stride, or
+ * strides that do not nest (sorted by |stride|, each exceeds the span of the smaller ones). */
+fsd_status fsd_layout_check_unaliased(const fsd_layout *layout, const char *what);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * plan.h — the plan: everything the CPU path and the CUDA kernels need to copy one tensor,
+ * computed once on the host from a validated DLTensor. Plain C, no pointers to host-only data:
+ * the struct is passed by value as the kernels' only parameter.
+ *
+ * Model. The strided side is a list of "outer" dimensions (outermost first) over "runs" of
+ * `run_bytes` contiguous bytes. The packed side is the same list in row-major order. Building
+ * the plan treats the element itself as an innermost dimension of `elem_size` bytes with
+ * stride 1, drops size-1 dimensions and merges each dimension into its inner neighbour when
+ * stride[outer] == stride[inner] * shape[inner]; the innermost merged dimension is the run.
+ *
+ * Paths:
+ *   EMPTY      nothing to copy (zero elements).
+ *   CONTIG     no outer dimension: one copy of total_bytes.
+ *   RUNS       1..FSD_RUNS_MAX_DIMS outer dims: groups of `group` lanes copy runs in `word`-byte
+ *              words; long runs are cut into segments of `seg_words` words.
+ *   GENERIC    the same kernel body for any number of outer dims (loop bound at run time).
+ *   TRANSPOSE  the run is one element (innermost source stride != 1) and an outer dimension
+ *              `tdim` has stride elem_size: square tiles of TILE x TILE elements through
+ *              shared memory, read along tdim and written along the innermost dimension.
+ */
+#ifndef FSD_PLAN_H
+#define FSD_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "divider.h"
+
+/* Enough for any tensor: every kept dimension has size >= 2 and the packed size is < 2^63. */
+#define FSD_PLAN_MAX_DIMS 64
+/* RUNS handles up to this many outer dims with the loop unrolled; GENERIC takes the rest. */
+#define FSD_RUNS_MAX_DIMS 4
+/* Threads per block of every kernel, and the tile geometry of TRANSPOSE. */
+#define FSD_BLOCK_THREADS 256
+#define FSD_TILE_WORDS 32                 /* words per tile side                */
+#define FSD_TILE_ROWS (FSD_BLOCK_THREADS / FSD_TILE_WORDS) /* thread rows: 8   */
+/* Shared tile buffer: the largest tile is 32 x 33 elements of 16 bytes (or 128 x 132 bytes). */
+#define FSD_TILE_BUFFER_BYTES (32 * 33 * 16)
+/* Lanes of a group and words each lane moves per segment (RUNS / GENERIC). */
+#define FSD_GROUP_MAX 32
+#define FSD_SEG_WORDS_PER_LANE 8
+
+typedef enum fsd_path {
+    FSD_PATH_EMPTY = 0,
+    FSD_PATH_CONTIG = 1,
+    FSD_PATH_RUNS = 2,
+    FSD_PATH_GENERIC = 3,
+    FSD_PATH_TRANSPOSE = 4,
+    FSD_PATH_COUNT = 5
+} fsd_path;
+
+typedef enum fsd_direction {
+    FSD_DIR_PACK = 0,   /* strided -> packed */
+    FSD_DIR_UNPACK = 1  /* packed  -> strided */
+} fsd_direction;
+
+typedef struct fsd_plan {
+    fsd_path path;
+    fsd_direction dir;
+    int ndim;              /* outer dimensions, outermost first                                */
+    int index64;           /* 1: indices need 64 bits; 0: every index fits in 32 bits         */
+    uint32_t elem_size;    /* bytes per element                                               */
+    uint32_t word;         /* bytes per global access: 16, 8, 4, 2 or 1 (TRANSPOSE: <= 4 for
+                            * elements of 1-2 bytes, <= elem_size otherwise)                */
+    uint64_t total_bytes;  /* packed size                                                     */
+    uint64_t run_bytes;    /* contiguous bytes per run (TRANSPOSE: elem_size)                 */
+    uint64_t num_runs;     /* total_bytes / run_bytes                                         */
+    char *strided;         /* address of element [0, ..., 0] of the strided tensor            */
+    char *packed;          /* first byte of the packed buffer                                 */
+
+    uint64_t shape[FSD_PLAN_MAX_DIMS];   /* outer dims                                      */
+    int64_t stride[FSD_PLAN_MAX_DIMS];   /* bytes, strided side                             */
+    uint64_t pstride[FSD_PLAN_MAX_DIMS]; /* bytes, packed side: run_bytes * inner shapes    */
+    fsd_divider div[FSD_PLAN_MAX_DIMS];  /* divides by shape[d]                             */
+
+    /* RUNS / GENERIC */
+    uint32_t group;        /* lanes per run: a power of two <= FSD_GROUP_MAX                  */
+    uint32_t group_log2;
+    uint64_t seg_words;    /* words per segment; a run has segs_per_run segments             */
+    uint64_t words_per_run;
+    uint64_t num_units;    /* num_runs * segs_per_run                                        */
+    fsd_divider segs;      /* divides by segs_per_run                                        */
+
+    /* TRANSPOSE: tile axis a runs along dimension tdim (stride elem_size on the strided side),
+     * axis b along the innermost outer dimension ndim - 1 (stride elem_size when packed). */
+    int tdim;
+    uint32_t tile_vec;     /* elements per global access: 4 (1 B), 2 (2 B), else 1           */
+    uint32_t tile;         /* elements per tile side: FSD_TILE_WORDS * tile_vec               */
+    uint32_t tile_pitch;   /* elements per shared-tile row (tile + padding)                  */
+    uint64_t num_tiles;    /* batch * tiles_a * tiles_b                                       */
+    fsd_divider tiles_a;   /* divides by ceil(shape[tdim] / tile)                             */
+    fsd_divider tiles_b;   /* divides by ceil(shape[ndim-1] / tile)                           */
+
+    /* Launch geometry (kernels and the emulated grid). */
+    uint32_t grid;         /* blocks                                                          */
+    uint32_t block;        /* threads per block: FSD_BLOCK_THREADS                            */
+} fsd_plan;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Name of a path, for messages, tests and benchmarks ("runs", "transpose", ...). */
+const char *fsd_path_name(fsd_path path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

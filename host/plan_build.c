@@ -1,0 +1,185 @@
+/* plan_build.c — coalescing, path choice, word width, tiles and grid (see plan.h). */
+#include <string.h>
+
+#include "plan_build.h"
+
+/* Blocks per multiprocessor the grid is sized for: 2048 resident threads / 256 per block. */
+#define FSD_BLOCKS_PER_SM 8
+/* TRANSPOSE only pays when both tile axes are at least this long; below, RUNS moves elements. */
+#define FSD_TRANSPOSE_MIN_EXTENT 8
+
+const char *fsd_path_name(fsd_path path)
+{
+    switch (path) {
+    case FSD_PATH_EMPTY: return "empty";
+    case FSD_PATH_CONTIG: return "contig";
+    case FSD_PATH_RUNS: return "runs";
+    case FSD_PATH_GENERIC: return "generic";
+    case FSD_PATH_TRANSPOSE: return "transpose";
+    default: return "unknown";
+    }
+}
+
+/* Largest power of two <= 16 that divides x (16 for x == 0). */
+static uint32_t word_of(uint64_t x)
+{
+    uint32_t w = 16;
+    while (w > 1 && (x & (w - 1)) != 0)
+        w >>= 1;
+    return w;
+}
+
+static uint32_t ceil_pow2(uint64_t x, uint32_t cap)
+{
+    uint32_t g = 1;
+    while (g < cap && g < x)
+        g <<= 1;
+    return g;
+}
+
+static uint32_t log2_u32(uint32_t x)
+{
+    uint32_t s = 0;
+    while ((1u << s) < x)
+        s++;
+    return s;
+}
+
+/* Merges the layout's dims with the element (an innermost dim of elem_size bytes, stride 1):
+ * outer dims go to plan->shape/stride, the innermost contiguous bytes to plan->run_bytes. */
+static void coalesce(const fsd_layout *l, fsd_plan *p)
+{
+    uint64_t run = l->elem_size;
+    int n = 0;
+    /* Walk from the innermost dim outwards, building the outer dims innermost-first. */
+    uint64_t shape[FSD_PLAN_MAX_DIMS];
+    int64_t stride[FSD_PLAN_MAX_DIMS];
+    int in_run = 1;
+    for (int d = l->ndim - 1; d >= 0; d--) {
+        if (in_run && l->stride[d] == (int64_t)run) {
+            run *= l->shape[d];
+            continue;
+        }
+        in_run = 0;
+        if (n > 0 && l->stride[d] == stride[n - 1] * (int64_t)shape[n - 1]) {
+            shape[n - 1] *= l->shape[d];
+            continue;
+        }
+        shape[n] = l->shape[d];
+        stride[n] = l->stride[d];
+        n++;
+    }
+    p->run_bytes = run;
+    p->ndim = n;
+    uint64_t pstride = run;
+    for (int k = 0; k < n; k++) { /* k-th from the inside is dim n - 1 - k */
+        int d = n - 1 - k;
+        p->shape[d] = shape[k];
+        p->stride[d] = stride[k];
+        p->pstride[d] = pstride;
+        pstride *= shape[k];
+        fsd_divider_init(&p->div[d], shape[k]);
+    }
+}
+
+static uint32_t grid_for(uint64_t threads, uint32_t sm_count)
+{
+    uint64_t blocks = (threads + FSD_BLOCK_THREADS - 1) / FSD_BLOCK_THREADS;
+    uint64_t cap = sm_count == 0 ? 1 : (uint64_t)sm_count * FSD_BLOCKS_PER_SM;
+    if (blocks > cap)
+        blocks = cap;
+    return blocks == 0 ? 1 : (uint32_t)blocks;
+}
+
+/* The outer dim that is contiguous on the strided side, when tiling pays; else -1. */
+static int transpose_dim(const fsd_plan *p)
+{
+    uint32_t e = p->elem_size;
+    if (p->run_bytes != e || p->ndim < 2 || (e & (e - 1)) != 0 || e > 16)
+        return -1;
+    if (p->shape[p->ndim - 1] < FSD_TRANSPOSE_MIN_EXTENT)
+        return -1;
+    for (int d = p->ndim - 2; d >= 0; d--)
+        if (p->stride[d] == (int64_t)e && p->shape[d] >= FSD_TRANSPOSE_MIN_EXTENT)
+            return d;
+    return -1;
+}
+
+static void plan_transpose(fsd_plan *p, int tdim, uint32_t sm_count)
+{
+    uint32_t e = p->elem_size;
+    int inner = p->ndim - 1;
+    p->path = FSD_PATH_TRANSPOSE;
+    p->tdim = tdim;
+    /* Words of 4 bytes for 1- and 2-byte elements when every word would be aligned: the
+     * strided side moves along tdim, the packed side along the innermost dim. */
+    uint64_t align = (uintptr_t)p->strided | (uintptr_t)p->packed;
+    for (int d = 0; d < p->ndim; d++) {
+        if (d != tdim)
+            align |= (uint64_t)p->stride[d];
+        if (d != inner)
+            align |= p->pstride[d];
+    }
+    p->tile_vec = (e < 4 && (align & 3) == 0) ? 4 / e : 1;
+    /* Bytes per global access: a 4-byte word of 1- or 2-byte elements, else the widest
+     * access (up to the element) that every element's address allows. */
+    p->word = p->tile_vec > 1 ? 4 : word_of(align | e);
+    p->tile = FSD_TILE_WORDS * p->tile_vec;
+    p->tile_pitch = p->tile + (e < 4 ? 4 / e : 1);
+    uint64_t ta = (p->shape[tdim] + p->tile - 1) / p->tile;
+    uint64_t tb = (p->shape[inner] + p->tile - 1) / p->tile;
+    fsd_divider_init(&p->tiles_a, ta);
+    fsd_divider_init(&p->tiles_b, tb);
+    uint64_t batch = p->num_runs / (p->shape[tdim] * p->shape[inner]);
+    p->num_tiles = batch * ta * tb;
+    p->grid = grid_for(p->num_tiles * FSD_BLOCK_THREADS, sm_count);
+}
+
+static void plan_runs(fsd_plan *p, uint32_t sm_count)
+{
+    uint64_t align = p->run_bytes | (uintptr_t)p->strided | (uintptr_t)p->packed;
+    for (int d = 0; d < p->ndim; d++)
+        align |= (uint64_t)p->stride[d];
+    p->word = word_of(align);
+    p->words_per_run = p->run_bytes / p->word;
+    p->group = ceil_pow2(p->words_per_run, FSD_GROUP_MAX);
+    p->group_log2 = log2_u32(p->group);
+    uint64_t seg = (uint64_t)p->group * FSD_SEG_WORDS_PER_LANE;
+    p->seg_words = p->words_per_run < seg ? p->words_per_run : seg;
+    uint64_t segs = (p->words_per_run + p->seg_words - 1) / p->seg_words;
+    fsd_divider_init(&p->segs, segs);
+    p->num_units = p->num_runs * segs;
+    if (p->ndim == 0)
+        p->path = FSD_PATH_CONTIG;
+    else
+        p->path = p->ndim <= FSD_RUNS_MAX_DIMS ? FSD_PATH_RUNS : FSD_PATH_GENERIC;
+    p->grid = grid_for(p->num_units * p->group, sm_count);
+}
+
+void fsd_plan_build(const fsd_layout *l, void *packed, fsd_direction dir, uint32_t sm_count,
+                    fsd_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->dir = dir;
+    p->elem_size = l->elem_size;
+    p->total_bytes = l->total_bytes;
+    p->strided = l->base;
+    p->packed = (char *)packed;
+    p->block = FSD_BLOCK_THREADS;
+    p->grid = 1;
+    p->word = 1;
+    p->tdim = -1;
+    /* 32-bit indices when every index (and a grid's worth past it) stays below 2^32. */
+    p->index64 = l->total_bytes >= ((uint64_t)1 << 31);
+    if (l->total_bytes == 0) {
+        p->path = FSD_PATH_EMPTY;
+        return;
+    }
+    coalesce(l, p);
+    p->num_runs = p->total_bytes / p->run_bytes;
+    int tdim = transpose_dim(p);
+    if (tdim >= 0)
+        plan_transpose(p, tdim, sm_count);
+    else
+        plan_runs(p, sm_count);
+}

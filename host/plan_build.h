@@ -1,0 +1,20 @@
+/*
+ * plan_build.h — turns a validated layout into a plan (plan.h): coalescing, path, word width,
+ * tiles and grid. Plain C; the one place where these choices are made for the CPU path, the
+ * kernels and the emulated grid alike.
+ */
+#ifndef FSD_PLAN_BUILD_H
+#define FSD_PLAN_BUILD_H
+
+#include "layout.h"
+#include "plan.h"
+
+/*
+ * fsd_plan_build: plans copying the tensor `layout` to or from the packed buffer `packed`.
+ * @param sm_count  multiprocessors of the GPU the grid is sized for (0: a CPU plan, grid 1).
+ * The layout must have passed fsd_layout_from_tensor. Never fails.
+ */
+void fsd_plan_build(const fsd_layout *layout, void *packed, fsd_direction dir,
+                    uint32_t sm_count, fsd_plan *plan);
+
+#endif

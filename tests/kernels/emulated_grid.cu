@@ -1,0 +1,71 @@
+/* emulated_grid.cu — the emulated grid (see emulated_grid.h). */
+#include <string.h>
+
+#include "emulated_grid.h"
+#include "runs_step.cuh"
+#include "transpose_step.cuh"
+
+template <int NDIM, typename I>
+static void emulate_runs(const fsd_plan &p)
+{
+    for (uint32_t b = 0; b < p.grid; b++)
+        for (uint32_t t = 0; t < p.block; t++)
+            fsd_runs_step<NDIM, I>(p, b, t);
+}
+
+template <typename I>
+static void emulate_runs_rank(const fsd_plan &p)
+{
+    /* The same choice as launch.cu: unrolled ranks for RUNS (and 0 for CONTIG's kernel
+     * form), the run-time loop for GENERIC. */
+    switch (p.path == FSD_PATH_GENERIC ? -1 : p.ndim) {
+    case 0: emulate_runs<0, I>(p); break;
+    case 1: emulate_runs<1, I>(p); break;
+    case 2: emulate_runs<2, I>(p); break;
+    case 3: emulate_runs<3, I>(p); break;
+    case 4: emulate_runs<4, I>(p); break;
+    default: emulate_runs<-1, I>(p); break;
+    }
+}
+
+template <typename I>
+static void emulate_transpose(const fsd_plan &p)
+{
+    static unsigned char tile[FSD_TILE_BUFFER_BYTES];
+    for (uint32_t b = 0; b < p.grid; b++) {
+        for (I t = b; t < (I)p.num_tiles; t += p.grid) {
+            /* Garbage in the tile: a store that reads an element no load wrote shows up. */
+            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
+            for (uint32_t th = 0; th < p.block; th++)
+                fsd_transpose_load_step<I>(p, t, th, tile);
+            /* __syncthreads() */
+            for (uint32_t th = 0; th < p.block; th++)
+                fsd_transpose_store_step<I>(p, t, th, tile);
+        }
+    }
+}
+
+extern "C" int fsdt_emulate(const fsd_plan *p, int index64)
+{
+    const int wide = index64 || p->index64;
+    switch (p->path) {
+    case FSD_PATH_EMPTY:
+        return 0;
+    case FSD_PATH_CONTIG:
+    case FSD_PATH_RUNS:
+    case FSD_PATH_GENERIC:
+        if (wide)
+            emulate_runs_rank<uint64_t>(*p);
+        else
+            emulate_runs_rank<uint32_t>(*p);
+        return 0;
+    case FSD_PATH_TRANSPOSE:
+        if (wide)
+            emulate_transpose<uint64_t>(*p);
+        else
+            emulate_transpose<uint32_t>(*p);
+        return 0;
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,24 @@
+/*
+ * emulated_grid.h — runs the CUDA kernels' step functions on the CPU over the grid the plan
+ * chose: every block, every thread, phase by phase, with a per-block shared tile. The code is
+ * the kernels' own (the .cuh files in kernels/), compiled for the host by nvcc (emulated_grid.cu).
+ */
+#ifndef FSDT_EMULATED_GRID_H
+#define FSDT_EMULATED_GRID_H
+
+#include "plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Executes `plan` as the GPU would. index64: 1 runs the 64-bit-index instantiations even when
+ * the plan says 32 bits suffice (both must give the same bytes). Returns 0, or -1 for a path
+ * the emulator does not know. */
+int fsdt_emulate(const fsd_plan *plan, int index64);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

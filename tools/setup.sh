@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# setup.sh — installs the Debian packages fastserde needs (only those missing), then configures
+# and builds into ${FSD_BUILD_DIR:-build}. Used by run-main.sh and run-tests.sh; extra arguments
+# go to cmake's configure step. Expects the CUDA toolkit in /usr/local/cuda (no GPU needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake make gcc g++ pkg-config libcmocka-dev libdlpack-dev)
+# The ctypes oracle test compares against PyTorch (Debian's python3-torch).
+[ "${FSD_WITH_TORCH:-1}" = 1 ] && packages+=(python3 python3-torch python3-numpy)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+export PATH="/usr/local/cuda/bin:$PATH"
+build="${FSD_BUILD_DIR:-build}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >&2
+cmake --build "$build" -j"$(nproc)" >&2
