@@ -10,7 +10,7 @@
  * stride[outer] == stride[inner] * shape[inner]; the innermost merged dimension is the run.
  *
  * Paths:
- *   EMPTY      nothing to copy (zero elements).
+ *   EMPTY      nothing to copy (zero elements, or an empty range).
  *   CONTIG     no outer dimension: one copy of total_bytes.
  *   RUNS       1..FSD_RUNS_MAX_DIMS outer dims: groups of `group` lanes copy runs in `word`-byte
  *              words; long runs are cut into segments of `seg_words` words.
@@ -18,6 +18,9 @@
  *   TRANSPOSE  the run is one element (innermost source stride != 1) and an outer dimension
  *              `tdim` has stride elem_size: square tiles of TILE x TILE elements through
  *              shared memory, read along tdim and written along the innermost dimension.
+ *
+ * A plan may cover only the packed bytes [begin, end) of the tensor: a chunk of the staged
+ * round trip, or one thread's share on the CPU. Boundaries may fall inside an element.
  */
 #ifndef FSD_PLAN_H
 #define FSD_PLAN_H
@@ -64,10 +67,13 @@ typedef struct fsd_plan {
     uint32_t word;         /* bytes per global access: 16, 8, 4, 2 or 1 (TRANSPOSE: <= 4 for
                             * elements of 1-2 bytes, <= elem_size otherwise)                */
     uint64_t total_bytes;  /* packed size                                                     */
+    uint64_t begin, end;   /* the packed bytes [begin, end) this plan copies (a chunk of the
+                            * round trip, a thread's share); `packed` is the address of byte
+                            * `begin`. [0, total_bytes) for a whole tensor.                   */
     uint64_t run_bytes;    /* contiguous bytes per run (TRANSPOSE: elem_size)                 */
     uint64_t num_runs;     /* total_bytes / run_bytes                                         */
     char *strided;         /* address of element [0, ..., 0] of the strided tensor            */
-    char *packed;          /* first byte of the packed buffer                                 */
+    char *packed;          /* where packed byte `begin` is                                    */
 
     uint64_t shape[FSD_PLAN_MAX_DIMS];   /* outer dims                                      */
     int64_t stride[FSD_PLAN_MAX_DIMS];   /* bytes, strided side                             */
@@ -77,9 +83,11 @@ typedef struct fsd_plan {
     /* RUNS / GENERIC */
     uint32_t group;        /* lanes per run: a power of two <= FSD_GROUP_MAX                  */
     uint32_t group_log2;
+    uint32_t word_log2;
+    uint64_t first_run;    /* first run that [begin, end) touches                            */
     uint64_t seg_words;    /* words per segment; a run has segs_per_run segments             */
     uint64_t words_per_run;
-    uint64_t num_units;    /* num_runs * segs_per_run                                        */
+    uint64_t num_units;    /* segments of the runs [begin, end) touches                      */
     fsd_divider segs;      /* divides by segs_per_run                                        */
 
     /* TRANSPOSE: tile axis a runs along dimension tdim (stride elem_size on the strided side),
@@ -88,7 +96,8 @@ typedef struct fsd_plan {
     uint32_t tile_vec;     /* elements per global access: 4 (1 B), 2 (2 B), else 1           */
     uint32_t tile;         /* elements per tile side: FSD_TILE_WORDS * tile_vec               */
     uint32_t tile_pitch;   /* elements per shared-tile row (tile + padding)                  */
-    uint64_t num_tiles;    /* batch * tiles_a * tiles_b                                       */
+    uint64_t num_tiles;    /* batch * tiles_a * tiles_b (tiles outside [begin, end) are
+                            * skipped, elements outside it left alone)                      */
     fsd_divider tiles_a;   /* divides by ceil(shape[tdim] / tile)                             */
     fsd_divider tiles_b;   /* divides by ceil(shape[ndim-1] / tile)                           */
 

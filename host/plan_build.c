@@ -91,11 +91,14 @@ static uint32_t grid_for(uint64_t threads, uint32_t sm_count)
     return blocks == 0 ? 1 : (uint32_t)blocks;
 }
 
-/* The outer dim that is contiguous on the strided side, when tiling pays; else -1. */
+/* The outer dim that is contiguous on the strided side, when tiling pays; else -1. Tiles
+ * move whole elements, so the range must not cut one. */
 static int transpose_dim(const fsd_plan *p)
 {
     uint32_t e = p->elem_size;
     if (p->run_bytes != e || p->ndim < 2 || (e & (e - 1)) != 0 || e > 16)
+        return -1;
+    if (p->begin % e != 0 || p->end % e != 0)
         return -1;
     if (p->shape[p->ndim - 1] < FSD_TRANSPOSE_MIN_EXTENT)
         return -1;
@@ -113,7 +116,7 @@ static void plan_transpose(fsd_plan *p, int tdim, uint32_t sm_count)
     p->tdim = tdim;
     /* Words of 4 bytes for 1- and 2-byte elements when every word would be aligned: the
      * strided side moves along tdim, the packed side along the innermost dim. */
-    uint64_t align = (uintptr_t)p->strided | (uintptr_t)p->packed;
+    uint64_t align = (uintptr_t)p->strided | (uintptr_t)p->packed | p->begin | p->end;
     for (int d = 0; d < p->ndim; d++) {
         if (d != tdim)
             align |= (uint64_t)p->stride[d];
@@ -137,10 +140,11 @@ static void plan_transpose(fsd_plan *p, int tdim, uint32_t sm_count)
 
 static void plan_runs(fsd_plan *p, uint32_t sm_count)
 {
-    uint64_t align = p->run_bytes | (uintptr_t)p->strided | (uintptr_t)p->packed;
+    uint64_t align = p->run_bytes | (uintptr_t)p->strided | (uintptr_t)p->packed | p->begin | p->end;
     for (int d = 0; d < p->ndim; d++)
         align |= (uint64_t)p->stride[d];
     p->word = word_of(align);
+    p->word_log2 = log2_u32(p->word);
     p->words_per_run = p->run_bytes / p->word;
     p->group = ceil_pow2(p->words_per_run, FSD_GROUP_MAX);
     p->group_log2 = log2_u32(p->group);
@@ -148,7 +152,10 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
     p->seg_words = p->words_per_run < seg ? p->words_per_run : seg;
     uint64_t segs = (p->words_per_run + p->seg_words - 1) / p->seg_words;
     fsd_divider_init(&p->segs, segs);
-    p->num_units = p->num_runs * segs;
+    /* Only the runs that [begin, end) touches. */
+    p->first_run = p->begin / p->run_bytes;
+    uint64_t last_run = (p->end + p->run_bytes - 1) / p->run_bytes;
+    p->num_units = (last_run - p->first_run) * segs;
     if (p->ndim == 0)
         p->path = FSD_PATH_CONTIG;
     else
@@ -159,10 +166,18 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
 void fsd_plan_build(const fsd_layout *l, void *packed, fsd_direction dir, uint32_t sm_count,
                     fsd_plan *p)
 {
+    fsd_plan_build_range(l, packed, 0, l->total_bytes, dir, sm_count, p);
+}
+
+void fsd_plan_build_range(const fsd_layout *l, void *packed, uint64_t begin, uint64_t end,
+                          fsd_direction dir, uint32_t sm_count, fsd_plan *p)
+{
     memset(p, 0, sizeof *p);
     p->dir = dir;
     p->elem_size = l->elem_size;
     p->total_bytes = l->total_bytes;
+    p->begin = begin;
+    p->end = end;
     p->strided = l->base;
     p->packed = (char *)packed;
     p->block = FSD_BLOCK_THREADS;
@@ -171,7 +186,7 @@ void fsd_plan_build(const fsd_layout *l, void *packed, fsd_direction dir, uint32
     p->tdim = -1;
     /* 32-bit indices when every index (and a grid's worth past it) stays below 2^32. */
     p->index64 = l->total_bytes >= ((uint64_t)1 << 31);
-    if (l->total_bytes == 0) {
+    if (begin >= end) {
         p->path = FSD_PATH_EMPTY;
         return;
     }

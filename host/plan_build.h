@@ -10,11 +10,19 @@
 #include "plan.h"
 
 /*
- * fsd_plan_build: plans copying the tensor `layout` to or from the packed buffer `packed`.
- * @param sm_count  multiprocessors of the GPU the grid is sized for (0: a CPU plan, grid 1).
- * The layout must have passed fsd_layout_from_tensor. Never fails.
+ * fsd_plan_build: plans copying the whole tensor `layout` to or from the packed buffer
+ * `packed`: fsd_plan_build_range over [0, layout->total_bytes).
  */
 void fsd_plan_build(const fsd_layout *layout, void *packed, fsd_direction dir,
                     uint32_t sm_count, fsd_plan *plan);
+
+/*
+ * fsd_plan_build_range: plans copying only the packed bytes [begin, end) of the tensor, with
+ * `packed` the address of byte `begin` (0 <= begin <= end <= total_bytes; any byte boundary).
+ * @param sm_count  multiprocessors of the GPU the grid is sized for (0: a CPU plan, grid 1).
+ * The layout must have passed fsd_layout_from_tensor. Never fails.
+ */
+void fsd_plan_build_range(const fsd_layout *layout, void *packed, uint64_t begin, uint64_t end,
+                          fsd_direction dir, uint32_t sm_count, fsd_plan *plan);
 
 #endif

@@ -4,7 +4,8 @@
  *
  * Threads form groups of plan.group lanes (a power of two up to a warp). A unit of work is one
  * segment of one run (at most plan.seg_words words); groups take units grid-stride, and the
- * lanes of a group take consecutive words, so a warp reads and writes contiguous bytes.
+ * lanes of a group take consecutive words, so a warp reads and writes contiguous bytes. Only
+ * the words inside the plan's packed range [begin, end) are copied.
  * NDIM >= 0 fixes the number of outer dims (the loop unrolls: RUNS); NDIM < 0 reads it from the
  * plan (GENERIC). I is the index type: uint32_t when plan.index64 is 0, else uint64_t.
  */
@@ -51,11 +52,22 @@ FSD_HD void fsd_runs_step(const fsd_plan &p, uint32_t block, uint32_t thread)
     const I seg_words = (I)p.seg_words;
     const I words = (I)p.words_per_run;
     for (I u = gid >> p.group_log2; u < units; u += groups) {
-        const I run = fsd_div(p.segs, u);
-        const I w0 = (u - run * segs) * seg_words;
-        const I w1 = w0 + seg_words < words ? w0 + seg_words : words;
+        const I k = fsd_div(p.segs, u);
+        const I run = (I)p.first_run + k;
+        I w0 = (u - k * segs) * seg_words;
+        I w1 = w0 + seg_words < words ? w0 + seg_words : words;
+        /* Clip to the plan's packed range [begin, end) (word-aligned: the plan saw to it). */
+        const uint64_t start = (uint64_t)run * p.run_bytes;
+        if (start < p.begin) {
+            const I lo = (I)((p.begin - start) >> p.word_log2);
+            w0 = w0 > lo ? w0 : lo;
+        }
+        if (start + p.run_bytes > p.end) {
+            const I hi = (I)((p.end - start) >> p.word_log2);
+            w1 = w1 < hi ? w1 : hi;
+        }
         char *strided = p.strided + fsd_run_offset<NDIM, I>(p, run);
-        char *packed = p.packed + (uint64_t)run * p.run_bytes;
+        char *packed = p.packed + ((int64_t)start - (int64_t)p.begin);
         char *to = p.dir == FSD_DIR_PACK ? packed : strided;
         const char *from = p.dir == FSD_DIR_PACK ? strided : packed;
         switch (p.word) {

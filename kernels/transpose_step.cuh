@@ -18,9 +18,12 @@
 #include "step_common.cuh"
 
 typedef struct fsd_tile_origin {
-    char *strided;     /* element (a0, b0) of this tile on the strided side */
-    char *packed;      /* element (a0, b0) on the packed side               */
-    uint32_t na, nb;   /* extent of this tile: <= plan.tile on each axis     */
+    char *strided;     /* element (a0, b0) of this tile on the strided side               */
+    char *packed;      /* element (a0, b0) on the packed side                             */
+    uint32_t na, nb;   /* extent of this tile: <= plan.tile on each axis                   */
+    int full;          /* every element lies in the plan's packed range [begin, end)      */
+    int none;          /* no element does: the tile is skipped                            */
+    int64_t lo, hi;    /* the range relative to (a0, b0)'s packed offset                  */
 } fsd_tile_origin;
 
 template <typename I>
@@ -43,24 +46,33 @@ FSD_HD fsd_tile_origin fsd_tile_origin_of(const fsd_plan &p, I tile_index)
         poff += (uint64_t)c * p.pstride[d];
     }
     const uint64_t a0 = (uint64_t)ia * p.tile, b0 = (uint64_t)ib * p.tile;
-    fsd_tile_origin o;
-    o.strided = p.strided + soff + (int64_t)a0 * p.stride[ta] + (int64_t)b0 * p.stride[tb];
-    o.packed = p.packed + poff + a0 * p.pstride[ta] + b0 * p.elem_size;
     const uint64_t ra = p.shape[ta] - a0, rb = p.shape[tb] - b0;
+    fsd_tile_origin o;
     o.na = (uint32_t)(ra < p.tile ? ra : p.tile);
     o.nb = (uint32_t)(rb < p.tile ? rb : p.tile);
+    poff += a0 * p.pstride[ta] + b0 * p.elem_size;
+    o.strided = p.strided + soff + (int64_t)a0 * p.stride[ta] + (int64_t)b0 * p.stride[tb];
+    o.packed = p.packed + ((int64_t)poff - (int64_t)p.begin);
+    /* The tile's packed bytes lie in [poff, last): element (0, 0) to element (na-1, nb-1). */
+    const uint64_t last = poff + (o.na - 1) * p.pstride[ta] + (uint64_t)o.nb * p.elem_size;
+    o.full = poff >= p.begin && last <= p.end;
+    o.none = last <= p.begin || poff >= p.end;
+    o.lo = (int64_t)p.begin - (int64_t)poff;
+    o.hi = (int64_t)p.end - (int64_t)poff;
     return o;
 }
 
 /* Moves the tile's rows along the axis that is contiguous in global memory at `g` (element
  * step `e` along the row, `row_step` bytes between rows); `along_a` says which axis that is.
- * to_tile: global -> shared, else shared -> global. */
-FSD_HD void fsd_tile_rows(const fsd_plan &p, char *g, int64_t row_step, unsigned char *tile,
-                          uint32_t n_along, uint32_t n_rows, int along_a, int to_tile,
-                          uint32_t thread)
+ * to_tile: global -> shared, else shared -> global. In a tile that the plan's range cuts,
+ * elements go one by one and only those inside the range move. */
+FSD_HD void fsd_tile_rows(const fsd_plan &p, const fsd_tile_origin &o, char *g, int64_t row_step,
+                          unsigned char *tile, int along_a, int to_tile, uint32_t thread)
 {
-    const uint32_t e = p.elem_size, vec = p.tile_vec, pitch = p.tile_pitch;
+    const uint32_t e = p.elem_size, pitch = p.tile_pitch, vec = p.tile_vec;
     const uint32_t ew = vec > 1 ? e : p.word; /* access width for single elements */
+    const uint32_t n_along = along_a ? o.na : o.nb, n_rows = along_a ? o.nb : o.na;
+    const uint64_t pa = p.pstride[p.tdim];
     const uint32_t tx = thread % FSD_TILE_WORDS, ty = thread / FSD_TILE_WORDS;
     const uint32_t x = tx * vec; /* first element of this thread along the row */
     if (x >= n_along)
@@ -72,7 +84,7 @@ FSD_HD void fsd_tile_rows(const fsd_plan &p, char *g, int64_t row_step, unsigned
         const uint32_t a = along_a ? x : r, b = along_a ? r : x;
         const uint32_t k_step = along_a ? e : pitch * e; /* along a: next column; along b: next row */
         char *sp = (char *)tile + ((uint64_t)b * pitch + a) * e;
-        if (nx == vec && vec > 1) {
+        if (nx == vec && vec > 1 && o.full) {
             /* One 4-byte global access, split into or assembled from `vec` elements of 1 or
              * 2 bytes (little-endian: element k holds bits [8ek, 8e(k+1)) of the word). */
             if (to_tile) {
@@ -94,6 +106,12 @@ FSD_HD void fsd_tile_rows(const fsd_plan &p, char *g, int64_t row_step, unsigned
             }
         } else {
             for (uint32_t k = 0; k < nx; k++) {
+                if (!o.full) { /* packed offset of element k of the piece, from (a0, b0) */
+                    const uint64_t ak = along_a ? a + k : a, bk = along_a ? b : b + k;
+                    const int64_t rel = (int64_t)(ak * pa + bk * e);
+                    if (rel < o.lo || rel >= o.hi)
+                        continue;
+                }
                 if (to_tile)
                     fsd_copy_elem(sp + k * k_step, gp + k * e, e, ew);
                 else
@@ -109,10 +127,12 @@ FSD_HD void fsd_transpose_load_step(const fsd_plan &p, I tile_index, uint32_t th
                                     unsigned char *tile)
 {
     const fsd_tile_origin o = fsd_tile_origin_of<I>(p, tile_index);
+    if (o.none)
+        return;
     if (p.dir == FSD_DIR_PACK) /* strided side, rows b, contiguous along a */
-        fsd_tile_rows(p, o.strided, p.stride[p.ndim - 1], tile, o.na, o.nb, 1, 1, thread);
+        fsd_tile_rows(p, o, o.strided, p.stride[p.ndim - 1], tile, 1, 1, thread);
     else /* packed side, rows a, contiguous along b */
-        fsd_tile_rows(p, o.packed, (int64_t)p.pstride[p.tdim], tile, o.nb, o.na, 0, 1, thread);
+        fsd_tile_rows(p, o, o.packed, (int64_t)p.pstride[p.tdim], tile, 0, 1, thread);
 }
 
 /* Phase 2 (after a barrier): shared tile -> global. */
@@ -121,10 +141,12 @@ FSD_HD void fsd_transpose_store_step(const fsd_plan &p, I tile_index, uint32_t t
                                      unsigned char *tile)
 {
     const fsd_tile_origin o = fsd_tile_origin_of<I>(p, tile_index);
+    if (o.none)
+        return;
     if (p.dir == FSD_DIR_PACK)
-        fsd_tile_rows(p, o.packed, (int64_t)p.pstride[p.tdim], tile, o.nb, o.na, 0, 0, thread);
+        fsd_tile_rows(p, o, o.packed, (int64_t)p.pstride[p.tdim], tile, 0, 0, thread);
     else
-        fsd_tile_rows(p, o.strided, p.stride[p.ndim - 1], tile, o.na, o.nb, 1, 0, thread);
+        fsd_tile_rows(p, o, o.strided, p.stride[p.ndim - 1], tile, 1, 0, thread);
 }
 
 #endif
