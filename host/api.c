@@ -49,31 +49,13 @@ static fsd_status execute(const fsd_layout *l, void *packed, fsd_direction dir, 
 fsd_status fsd_pack(const DLTensor *src, void *dst, size_t dst_size, cudaStream_t stream)
 {
     fsd_layout l;
-    fsd_status st = fsd_layout_from_tensor(src, "src", &l);
-    if (st != FSD_SUCCESS)
-        return st;
-    if (dst == NULL && l.total_bytes > 0)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "dst is NULL but src packs into %llu bytes",
-                        (unsigned long long)l.total_bytes);
-    if (dst_size < l.total_bytes)
-        return fsd_fail(FSD_ERROR_SIZE_MISMATCH, "dst_size is %zu bytes, src packs into %llu",
-                        dst_size, (unsigned long long)l.total_bytes);
-    return execute(&l, dst, FSD_DIR_PACK, stream);
+    fsd_status st = fsd_layout_for_pack(src, dst, dst_size, &l);
+    return st != FSD_SUCCESS ? st : execute(&l, dst, FSD_DIR_PACK, stream);
 }
 
 fsd_status fsd_unpack(const void *src, size_t src_size, const DLTensor *dst, cudaStream_t stream)
 {
     fsd_layout l;
-    fsd_status st = fsd_layout_from_tensor(dst, "dst", &l);
-    if (st != FSD_SUCCESS)
-        return st;
-    if (src == NULL && l.total_bytes > 0)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "src is NULL but dst holds %llu bytes",
-                        (unsigned long long)l.total_bytes);
-    if (src_size != l.total_bytes)
-        return fsd_fail(FSD_ERROR_SIZE_MISMATCH, "src_size is %zu bytes, dst holds %llu",
-                        src_size, (unsigned long long)l.total_bytes);
-    if ((st = fsd_layout_check_unaliased(&l, "dst")) != FSD_SUCCESS)
-        return st;
-    return execute(&l, (void *)src, FSD_DIR_UNPACK, stream);
+    fsd_status st = fsd_layout_for_unpack(src, src_size, dst, &l);
+    return st != FSD_SUCCESS ? st : execute(&l, (void *)src, FSD_DIR_UNPACK, stream);
 }

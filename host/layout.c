@@ -152,3 +152,31 @@ fsd_status fsd_layout_check_unaliased(const fsd_layout *l, const char *what)
     }
     return FSD_SUCCESS;
 }
+
+fsd_status fsd_layout_for_pack(const DLTensor *src, const void *dst, size_t dst_size, fsd_layout *l)
+{
+    fsd_status st = fsd_layout_from_tensor(src, "src", l);
+    if (st != FSD_SUCCESS)
+        return st;
+    if (dst == NULL && l->total_bytes > 0)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "dst is NULL but src packs into %llu bytes",
+                        (unsigned long long)l->total_bytes);
+    if (dst_size < l->total_bytes)
+        return fsd_fail(FSD_ERROR_SIZE_MISMATCH, "dst_size is %zu bytes, src packs into %llu",
+                        dst_size, (unsigned long long)l->total_bytes);
+    return FSD_SUCCESS;
+}
+
+fsd_status fsd_layout_for_unpack(const void *src, size_t src_size, const DLTensor *dst, fsd_layout *l)
+{
+    fsd_status st = fsd_layout_from_tensor(dst, "dst", l);
+    if (st != FSD_SUCCESS)
+        return st;
+    if (src == NULL && l->total_bytes > 0)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "src is NULL but dst holds %llu bytes",
+                        (unsigned long long)l->total_bytes);
+    if (src_size != l->total_bytes)
+        return fsd_fail(FSD_ERROR_SIZE_MISMATCH, "src_size is %zu bytes, dst holds %llu",
+                        src_size, (unsigned long long)l->total_bytes);
+    return fsd_layout_check_unaliased(l, "dst");
+}

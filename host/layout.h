@@ -40,4 +40,14 @@ fsd_status fsd_layout_from_tensor(const DLTensor *t, const char *what, fsd_layou
  * strides that do not nest (sorted by |stride|, each exceeds the span of the smaller ones). */
 fsd_status fsd_layout_check_unaliased(const fsd_layout *layout, const char *what);
 
+/* The checks of a pack call: fsd_layout_from_tensor(src), dst non-NULL when there are bytes,
+ * dst_size at least the packed size. */
+fsd_status fsd_layout_for_pack(const DLTensor *src, const void *dst, size_t dst_size,
+                               fsd_layout *layout);
+
+/* The checks of an unpack call: fsd_layout_from_tensor(dst), src non-NULL when there are
+ * bytes, src_size equal to the packed size, and a destination that cannot alias. */
+fsd_status fsd_layout_for_unpack(const void *src, size_t src_size, const DLTensor *dst,
+                                 fsd_layout *layout);
+
 #endif

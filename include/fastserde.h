@@ -147,6 +147,167 @@ FSD_API fsd_status fsd_pack(const DLTensor *src, void *dst, size_t dst_size, cud
 FSD_API fsd_status fsd_unpack(const void *src, size_t src_size, const DLTensor *dst,
                               cudaStream_t stream);
 
+
+/* ------------------------------------------------------------------------------------------
+ * Contexts and the round trip: CUDA tensor <-> bytes in host memory.
+ *
+ * A context owns what moving bytes between the GPU and host memory needs, allocated once at
+ * creation and never per call: non-blocking streams, events, a ring of pinned host chunks and
+ * device chunks (bounded by the configuration, whatever the tensor size), and CPU worker
+ * threads. Use one context from one thread at a time; separate contexts are independent and
+ * may be used from different threads at once. Without a GPU a context still serves host
+ * tensors; GPU operations then return FSD_ERROR_NO_GPU.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Opaque context. */
+typedef struct fsd_context fsd_context;
+
+/* What an allocation hook is asked for. */
+typedef enum fsd_alloc_kind {
+    FSD_ALLOC_HOST = 0,   /* pageable host memory (like malloc)                   */
+    FSD_ALLOC_PINNED = 1, /* page-locked host memory (like cudaHostAlloc)         */
+    FSD_ALLOC_DEVICE = 2  /* memory on CUDA device `device` (like cudaMalloc)     */
+} fsd_alloc_kind;
+
+/*
+ * Allocation hooks. Leave both NULL for the defaults (malloc, cudaHostAlloc, cudaMalloc).
+ * `alloc` returns NULL on failure; `free` is never called with NULL. The hooks (and `user`)
+ * must stay valid until the context is destroyed and every tensor fsd_from_bytes made with
+ * it has been deleted. For FSD_ALLOC_DEVICE the current device is `device` during the call.
+ */
+typedef struct fsd_allocator {
+    void *(*alloc)(void *user, fsd_alloc_kind kind, size_t size, int device);
+    void (*free)(void *user, fsd_alloc_kind kind, void *ptr, int device);
+    void *user;
+} fsd_allocator;
+
+#define FSD_CONFIG_MAGIC 0x46534443u /* "FSDC" */
+#define FSD_CONFIG_VERSION 1u
+#define FSD_DEFAULT_CHUNK_BYTES ((size_t)8 << 20)
+#define FSD_DEFAULT_CHUNKS 3
+
+/*
+ * Context configuration. Start from FSD_CONTEXT_CONFIG_INIT and set what you need, so that
+ * fields added in later versions get their defaults:
+ *     fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+ *     cfg.chunk_bytes = 4 << 20;
+ */
+typedef struct fsd_context_config {
+    size_t size;          /* sizeof(fsd_context_config), set by the initializer              */
+    uint32_t magic;       /* FSD_CONFIG_MAGIC                                                 */
+    uint32_t version;     /* FSD_CONFIG_VERSION                                               */
+    int device;           /* CUDA device of the staging buffers; -1: the current device      */
+    size_t chunk_bytes;   /* bytes per pinned / device chunk: 0 = FSD_DEFAULT_CHUNK_BYTES;
+                           * else a multiple of 4096                                          */
+    int chunks;           /* chunks in the ring, 2..64; 0 = FSD_DEFAULT_CHUNKS                */
+    int cpu_threads;      /* threads for host copies, the caller's included: 0 = one per
+                           * core (at most 64), 1 = the calling thread only                   */
+    fsd_allocator allocator;
+} fsd_context_config;
+
+#define FSD_CONTEXT_CONFIG_INIT \
+    { sizeof(fsd_context_config), FSD_CONFIG_MAGIC, FSD_CONFIG_VERSION, -1, 0, 0, 0, { NULL, NULL, NULL } }
+
+/* What a context holds (fsd_context_memory). */
+typedef struct fsd_context_usage {
+    size_t pinned_bytes;  /* pinned host chunks                           */
+    size_t device_bytes;  /* device chunks                                */
+    size_t chunk_bytes;   /* bytes per chunk                              */
+    int chunks;           /* chunks in the ring (0 without a GPU)         */
+    int cpu_threads;      /* threads for host copies, the caller included */
+    int device;           /* CUDA device, or -1 without a GPU             */
+} fsd_context_usage;
+
+/*
+ * fsd_context_create: makes a context. With a usable GPU it allocates the pinned and device
+ * chunks, streams and events on config->device; without one it makes a host-only context.
+ * @param ctx     out: the new context (NULL on failure).
+ * @param config  NULL for the defaults, else a struct from FSD_CONTEXT_CONFIG_INIT.
+ * @return FSD_SUCCESS;
+ *         FSD_ERROR_INVALID_ARGUMENT  ctx NULL; config with a wrong size, magic or version, a
+ *                                     chunk size that is not a multiple of 4096, chunks out of
+ *                                     2..64, negative cpu_threads, only one of the hooks set,
+ *                                     or a device that does not exist;
+ *         FSD_ERROR_OUT_OF_MEMORY     an allocation failed (everything made so far is freed);
+ *         FSD_ERROR_CUDA              a stream or event could not be made.
+ * Thread-safe.
+ */
+FSD_API fsd_status fsd_context_create(fsd_context **ctx, const fsd_context_config *config);
+
+/* fsd_context_destroy: waits for the context's GPU work, then frees everything. NULL is fine.
+ * Not while another thread uses the context. */
+FSD_API void fsd_context_destroy(fsd_context *ctx);
+
+/* fsd_context_memory: what `ctx` holds; it does not grow after creation.
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT when ctx or usage is NULL. */
+FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage *usage);
+
+/*
+ * fsd_pack_to_host: packs `src` into host memory `host_dst` (fsd_pack's bytes).
+ *  - Host tensor: fsd_pack with the context's CPU threads; `stream` is ignored; the bytes are
+ *    ready on return.
+ *  - CUDA tensor (on the context's device), `host_dst` pageable: chunk by chunk, the pack
+ *    kernel fills a device chunk, a D2H copy moves it into a pinned chunk, and the CPU threads
+ *    copy it into host_dst, the three stages of consecutive chunks overlapping. The work starts
+ *    after everything already enqueued on `stream`, and the bytes are ready on return.
+ *  - CUDA tensor, `host_dst` pinned (cudaHostAlloc'd or cudaHostRegister'ed): the chunks are
+ *    copied straight into host_dst; the call returns once everything is enqueued, without
+ *    waiting: the bytes are ready when `stream` reaches the point of the call.
+ *  In both CUDA cases `stream` waits (through an event) for the context's work, so work
+ *  enqueued on it afterwards sees the result.
+ * @return FSD_SUCCESS; the codes of fsd_pack; FSD_ERROR_INVALID_ARGUMENT for a NULL ctx or a
+ *         CUDA tensor on another device than the context's; FSD_ERROR_NO_GPU for a CUDA tensor
+ *         with a host-only context; FSD_ERROR_CUDA.
+ */
+FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_dst,
+                                    size_t host_dst_size, cudaStream_t stream);
+
+/*
+ * fsd_unpack_from_host: the reverse: writes the packed bytes `host_src` into `dst`.
+ *  - Host tensor: fsd_unpack with the context's CPU threads; done on return.
+ *  - CUDA tensor: chunk by chunk, the CPU copies host_src into a pinned chunk, a H2D copy
+ *    fills a device chunk, the unpack kernel scatters it into dst (a contiguous dst skips the
+ *    kernel), the stages of consecutive chunks overlapping. The work starts after everything
+ *    already enqueued on `stream`; dst is written when `stream` reaches the point of the call.
+ *    A pageable host_src has been read when the call returns (it may be reused at once); a
+ *    pinned host_src is read by DMA directly and must stay unchanged until `stream` reaches
+ *    the point of the call.
+ * @return as fsd_pack_to_host, with fsd_unpack's size and aliasing checks.
+ */
+FSD_API fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src,
+                                        size_t host_src_size, const DLTensor *dst,
+                                        cudaStream_t stream);
+
+/*
+ * fsd_to_bytes: the seed's FastSerializer.to_bytes: a new host buffer holding exactly the
+ * bytes of `t.contiguous().view(uint8)`. Blocking: for a CUDA tensor, it waits for the
+ * legacy default stream's earlier work and returns with the bytes in place.
+ * @param bytes  out: the buffer (free it with fsd_bytes_free); NULL for an empty tensor.
+ * @param size   out: its size in bytes.
+ * @return FSD_SUCCESS; the codes of fsd_pack_to_host; FSD_ERROR_OUT_OF_MEMORY. On error
+ *         *bytes is NULL and *size 0.
+ */
+FSD_API fsd_status fsd_to_bytes(fsd_context *ctx, const DLTensor *src, void **bytes, size_t *size);
+
+/* fsd_bytes_free: frees a buffer from fsd_to_bytes; NULL is fine. */
+FSD_API void fsd_bytes_free(void *bytes);
+
+/*
+ * fsd_from_bytes: the seed's FastDeserializer(dtype).from_bytes: a new 1-D tensor of
+ * size / element-size elements of `dtype` with compact strides, on `device` (kDLCPU, or
+ * kDLCUDA with the context's device id), holding a copy of `bytes`. Blocking. The tensor owns
+ * its memory: call (*out)->deleter(*out) when done (a DLPack consumer such as
+ * torch.utils.dlpack.from_dlpack does so itself).
+ * @return FSD_SUCCESS;
+ *         FSD_ERROR_INVALID_ARGUMENT  ctx, out NULL, bytes NULL with size > 0, a bad dtype;
+ *         FSD_ERROR_SIZE_MISMATCH     size not a multiple of the element size;
+ *         FSD_ERROR_UNSUPPORTED       another device type, or a sub-byte dtype;
+ *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA, FSD_ERROR_OUT_OF_MEMORY.
+ *         On error *out is NULL.
+ */
+FSD_API fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size,
+                                  DLDataType dtype, DLDevice device, DLManagedTensor **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,203 @@
+/* context.c — creating, querying and destroying contexts (see fastserde.h and context.h). */
+#include <string.h>
+#include <unistd.h>
+
+#include "context.h"
+#include "error.h"
+#include "nvtx.h"
+
+#define FSD_MAX_THREADS 64
+
+fsd_status fsd_cuda_failure(cudaError_t e, const char *call)
+{
+    (void)cudaGetLastError();
+    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
+        return fsd_fail(FSD_ERROR_NO_GPU, "%s: %s", call, cudaGetErrorString(e));
+    if (e == cudaErrorMemoryAllocation)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "%s: %s", call, cudaGetErrorString(e));
+    return fsd_fail(FSD_ERROR_CUDA, "%s: %s (%d)", call, cudaGetErrorString(e), (int)e);
+}
+
+fsd_status fsd_context_enter(const fsd_context *ctx, int *prev)
+{
+    cudaError_t e = cudaGetDevice(prev);
+    if (e != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaGetDevice");
+    if (*prev != ctx->device && (e = cudaSetDevice(ctx->device)) != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaSetDevice");
+    return FSD_SUCCESS;
+}
+
+void fsd_context_leave(const fsd_context *ctx, int prev)
+{
+    if (prev != ctx->device)
+        (void)cudaSetDevice(prev);
+}
+
+static fsd_status check_config(const fsd_context_config *c)
+{
+    if (c->size != sizeof(fsd_context_config) || c->magic != FSD_CONFIG_MAGIC ||
+        c->version != FSD_CONFIG_VERSION)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: size %zu, magic %#x, version %u: "
+                        "start from FSD_CONTEXT_CONFIG_INIT", c->size, c->magic, c->version);
+    if (c->chunk_bytes % 4096 != 0)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: chunk_bytes %zu is not a multiple of 4096",
+                        c->chunk_bytes);
+    if (c->chunks != 0 && (c->chunks < 2 || c->chunks > FSD_MAX_CHUNKS))
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: chunks %d is not in 2..%d", c->chunks,
+                        FSD_MAX_CHUNKS);
+    if (c->cpu_threads < 0)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: cpu_threads %d is negative", c->cpu_threads);
+    if ((c->allocator.alloc == NULL) != (c->allocator.free == NULL))
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: set both allocator hooks or neither");
+    if (c->device < -1)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: device %d", c->device);
+    return FSD_SUCCESS;
+}
+
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > FSD_MAX_THREADS ? FSD_MAX_THREADS : (int)n;
+}
+
+/* Streams, events and chunks on ctx->device (already current). */
+static fsd_status create_gpu_side(fsd_context *ctx)
+{
+    cudaError_t e;
+    if ((e = cudaDeviceGetAttribute(&ctx->sm_count, cudaDevAttrMultiProcessorCount, ctx->device)) != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaDeviceGetAttribute");
+    if ((e = cudaStreamCreateWithFlags(&ctx->pack_stream, cudaStreamNonBlocking)) != cudaSuccess ||
+        (e = cudaStreamCreateWithFlags(&ctx->copy_stream, cudaStreamNonBlocking)) != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaStreamCreateWithFlags");
+    FSD_NAME_STREAM(ctx->pack_stream, "fastserde pack");
+    FSD_NAME_STREAM(ctx->copy_stream, "fastserde copy");
+    cudaEvent_t *events[3 + 2 * FSD_MAX_CHUNKS];
+    int n = 0;
+    events[n++] = &ctx->start;
+    events[n++] = &ctx->pack_done;
+    events[n++] = &ctx->copy_done;
+    for (int i = 0; i < ctx->chunks; i++) {
+        events[n++] = &ctx->kernel_ev[i];
+        events[n++] = &ctx->copy_ev[i];
+    }
+    for (int i = 0; i < n; i++)
+        if ((e = cudaEventCreateWithFlags(events[i], cudaEventDisableTiming)) != cudaSuccess)
+            return fsd_cuda_failure(e, "cudaEventCreateWithFlags");
+    size_t bytes = ctx->chunk_bytes * (size_t)ctx->chunks;
+    if ((ctx->pinned = fsd_alloc_pinned(&ctx->alloc, bytes)) == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "context: cannot allocate %zu bytes of pinned memory", bytes);
+    if ((ctx->device_chunks = fsd_alloc_device(&ctx->alloc, bytes, ctx->device)) == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "context: cannot allocate %zu bytes on device %d",
+                        bytes, ctx->device);
+    return FSD_SUCCESS;
+}
+
+/* With a usable GPU: ctx->device set from the config; without one: -1. */
+static fsd_status pick_device(fsd_context *ctx, int wanted)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        (void)cudaGetLastError();
+        ctx->device = -1;
+        return FSD_SUCCESS;
+    }
+    if (wanted == -1) {
+        cudaError_t e = cudaGetDevice(&wanted);
+        if (e != cudaSuccess)
+            return fsd_cuda_failure(e, "cudaGetDevice");
+    }
+    if (wanted >= count)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: device %d, but there are %d CUDA devices",
+                        wanted, count);
+    ctx->device = wanted;
+    return FSD_SUCCESS;
+}
+
+fsd_status fsd_context_create(fsd_context **out, const fsd_context_config *config)
+{
+    if (out == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
+    *out = NULL;
+    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+    if (config != NULL)
+        cfg = *config;
+    fsd_status st = check_config(&cfg);
+    if (st != FSD_SUCCESS)
+        return st;
+    fsd_alloc a = {cfg.allocator};
+    fsd_context *ctx = fsd_alloc_host(&a, sizeof *ctx);
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "context: no memory for the context");
+    memset(ctx, 0, sizeof *ctx);
+    ctx->alloc = a;
+    ctx->chunk_bytes = cfg.chunk_bytes ? cfg.chunk_bytes : FSD_DEFAULT_CHUNK_BYTES;
+    ctx->chunks = cfg.chunks ? cfg.chunks : FSD_DEFAULT_CHUNKS;
+    ctx->device = -1;
+    st = fsd_pool_create(&ctx->pool, cfg.cpu_threads ? cfg.cpu_threads : default_threads(), &ctx->alloc);
+    if (st == FSD_SUCCESS)
+        st = pick_device(ctx, cfg.device);
+    if (st == FSD_SUCCESS && ctx->device >= 0) {
+        int prev;
+        if ((st = fsd_context_enter(ctx, &prev)) == FSD_SUCCESS) {
+            st = create_gpu_side(ctx);
+            fsd_context_leave(ctx, prev);
+        }
+    }
+    if (st != FSD_SUCCESS) {
+        fsd_context_destroy(ctx);
+        return st;
+    }
+    *out = ctx;
+    fsd_clear_error();
+    return FSD_SUCCESS;
+}
+
+void fsd_context_destroy(fsd_context *ctx)
+{
+    if (ctx == NULL)
+        return;
+    int prev;
+    if (ctx->device >= 0 && fsd_context_enter(ctx, &prev) == FSD_SUCCESS) {
+        if (ctx->pack_stream)
+            (void)cudaStreamSynchronize(ctx->pack_stream);
+        if (ctx->copy_stream)
+            (void)cudaStreamSynchronize(ctx->copy_stream);
+        cudaEvent_t *singles[] = {&ctx->start, &ctx->pack_done, &ctx->copy_done};
+        for (int i = 0; i < 3; i++)
+            if (*singles[i])
+                (void)cudaEventDestroy(*singles[i]);
+        for (int i = 0; i < FSD_MAX_CHUNKS; i++) {
+            if (ctx->kernel_ev[i])
+                (void)cudaEventDestroy(ctx->kernel_ev[i]);
+            if (ctx->copy_ev[i])
+                (void)cudaEventDestroy(ctx->copy_ev[i]);
+        }
+        if (ctx->pack_stream)
+            (void)cudaStreamDestroy(ctx->pack_stream);
+        if (ctx->copy_stream)
+            (void)cudaStreamDestroy(ctx->copy_stream);
+        fsd_free_pinned(&ctx->alloc, ctx->pinned);
+        fsd_free_device(&ctx->alloc, ctx->device_chunks, ctx->device);
+        fsd_context_leave(ctx, prev);
+        (void)cudaGetLastError();
+    }
+    fsd_pool_destroy(ctx->pool);
+    fsd_alloc a = ctx->alloc;
+    fsd_free_host(&a, ctx);
+}
+
+fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage *u)
+{
+    if (ctx == NULL || u == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx or usage is NULL");
+    int gpu = ctx->device >= 0;
+    u->chunk_bytes = ctx->chunk_bytes;
+    u->chunks = gpu ? ctx->chunks : 0;
+    u->pinned_bytes = gpu ? ctx->chunk_bytes * (size_t)ctx->chunks : 0;
+    u->device_bytes = u->pinned_bytes;
+    u->cpu_threads = fsd_pool_threads(ctx->pool);
+    u->device = ctx->device;
+    fsd_clear_error();
+    return FSD_SUCCESS;
+}

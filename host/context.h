@@ -1,0 +1,42 @@
+/*
+ * context.h — the fsd_context struct: what a context owns (see fastserde.h). Shared by the
+ * modules that drive it: context.c (create/destroy), transfer.c (the staged round trip),
+ * serde.c (to_bytes / from_bytes).
+ */
+#ifndef FSD_CONTEXT_H
+#define FSD_CONTEXT_H
+
+#include "alloc.h"
+#include "fastserde.h"
+#include "thread_pool.h"
+
+#define FSD_MAX_CHUNKS 64
+
+struct fsd_context {
+    fsd_alloc alloc;
+    size_t chunk_bytes;
+    int chunks;
+    fsd_pool *pool;
+
+    /* GPU staging; device < 0 for a host-only context (no GPU). */
+    int device;
+    int sm_count;
+    cudaStream_t pack_stream;                 /* pack / unpack kernels          */
+    cudaStream_t copy_stream;                 /* D2H / H2D copies               */
+    cudaEvent_t start;                        /* recorded on the caller's stream */
+    cudaEvent_t pack_done, copy_done;         /* end of a call on each stream    */
+    cudaEvent_t kernel_ev[FSD_MAX_CHUNKS];    /* the last kernel on chunk slot i */
+    cudaEvent_t copy_ev[FSD_MAX_CHUNKS];      /* the last DMA on chunk slot i    */
+    char *pinned;                             /* chunks * chunk_bytes            */
+    char *device_chunks;                      /* chunks * chunk_bytes            */
+};
+
+/* Makes ctx->device current, saving the caller's device in *prev. */
+fsd_status fsd_context_enter(const fsd_context *ctx, int *prev);
+/* Restores the caller's device saved by fsd_context_enter. */
+void fsd_context_leave(const fsd_context *ctx, int prev);
+
+/* A failed CUDA call as a status (the sticky error cleared, the call named in the message). */
+fsd_status fsd_cuda_failure(cudaError_t e, const char *call);
+
+#endif

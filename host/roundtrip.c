@@ -1,0 +1,54 @@
+/* roundtrip.c — fsd_pack_to_host and fsd_unpack_from_host: host tensors on the context's CPU
+ * threads, CUDA tensors through the staged transfer (transfer.c). */
+#include "context.h"
+#include "cpu_parallel.h"
+#include "error.h"
+#include "layout.h"
+#include "transfer.h"
+
+/* A CUDA tensor must live on the context's GPU. */
+static fsd_status check_gpu(const fsd_context *ctx, const fsd_layout *l)
+{
+    if (ctx->device < 0)
+        return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA tensor, but the context has no GPU");
+    if (l->device_id != ctx->device)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "the tensor is on device %d, the context on %d",
+                        l->device_id, ctx->device);
+    return FSD_SUCCESS;
+}
+
+fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_dst,
+                            size_t host_dst_size, cudaStream_t stream)
+{
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
+    fsd_layout l;
+    fsd_status st = fsd_layout_for_pack(src, host_dst, host_dst_size, &l);
+    if (st == FSD_SUCCESS && l.total_bytes > 0) {
+        if (l.place == FSD_PLACE_HOST)
+            fsd_cpu_execute_parallel(ctx->pool, &l, host_dst, FSD_DIR_PACK);
+        else if ((st = check_gpu(ctx, &l)) == FSD_SUCCESS)
+            st = fsd_transfer_pack(ctx, &l, host_dst, stream);
+    }
+    if (st == FSD_SUCCESS)
+        fsd_clear_error();
+    return st;
+}
+
+fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src, size_t host_src_size,
+                                const DLTensor *dst, cudaStream_t stream)
+{
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
+    fsd_layout l;
+    fsd_status st = fsd_layout_for_unpack(host_src, host_src_size, dst, &l);
+    if (st == FSD_SUCCESS && l.total_bytes > 0) {
+        if (l.place == FSD_PLACE_HOST)
+            fsd_cpu_execute_parallel(ctx->pool, &l, (void *)host_src, FSD_DIR_UNPACK);
+        else if ((st = check_gpu(ctx, &l)) == FSD_SUCCESS)
+            st = fsd_transfer_unpack(ctx, &l, host_src, stream);
+    }
+    if (st == FSD_SUCCESS)
+        fsd_clear_error();
+    return st;
+}

@@ -1,0 +1,172 @@
+/* serde.c — the seed's API: fsd_to_bytes / fsd_bytes_free and fsd_from_bytes, on top of the
+ * round trip (roundtrip.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "cpu_parallel.h"
+#include "error.h"
+#include "layout.h"
+
+fsd_status fsd_to_bytes(fsd_context *ctx, const DLTensor *src, void **bytes, size_t *size)
+{
+    if (bytes == NULL || size == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "bytes or size is NULL");
+    *bytes = NULL;
+    *size = 0;
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
+    size_t n;
+    fsd_status st = fsd_packed_size(src, &n);
+    if (st != FSD_SUCCESS || n == 0)
+        return st;
+    /* malloc, not the context's hooks: fsd_bytes_free has no context. */
+    void *buf = malloc(n);
+    if (buf == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "fsd_to_bytes: cannot allocate %zu bytes", n);
+    /* Pageable destination: the bytes are in place when this returns. */
+    st = fsd_pack_to_host(ctx, src, buf, n, NULL);
+    if (st != FSD_SUCCESS) {
+        free(buf);
+        return st;
+    }
+    *bytes = buf;
+    *size = n;
+    return FSD_SUCCESS;
+}
+
+void fsd_bytes_free(void *bytes)
+{
+    free(bytes);
+}
+
+/* One host block holds the DLManagedTensor and what its deleter needs. */
+typedef struct owned_tensor {
+    DLManagedTensor managed;
+    int64_t shape[1];
+    int64_t strides[1];
+    fsd_alloc alloc;   /* how data and this block were allocated */
+    int on_device;     /* data from FSD_ALLOC_DEVICE on managed.dl_tensor.device.device_id */
+} owned_tensor;
+
+static void free_owned(owned_tensor *o)
+{
+    void *data = o->managed.dl_tensor.data;
+    if (o->on_device) {
+        int prev = -1, dev = o->managed.dl_tensor.device.device_id;
+        (void)cudaGetDevice(&prev);
+        if (prev != dev)
+            (void)cudaSetDevice(dev);
+        fsd_free_device(&o->alloc, data, dev);
+        if (prev >= 0 && prev != dev)
+            (void)cudaSetDevice(prev);
+        (void)cudaGetLastError();
+    } else {
+        fsd_free_host(&o->alloc, data);
+    }
+    fsd_alloc a = o->alloc;
+    fsd_free_host(&a, o);
+}
+
+static void owned_deleter(DLManagedTensor *self)
+{
+    free_owned((owned_tensor *)self); /* `managed` is the first member */
+}
+
+/* Allocates the tensor's data: host memory, or device memory on the context's GPU. */
+static fsd_status alloc_data(fsd_context *ctx, owned_tensor *o, size_t n)
+{
+    size_t want = n ? n : 1; /* a valid pointer even for no elements */
+    if (!o->on_device) {
+        o->managed.dl_tensor.data = fsd_alloc_host(&ctx->alloc, want);
+    } else {
+        int prev;
+        fsd_status st = fsd_context_enter(ctx, &prev);
+        if (st != FSD_SUCCESS)
+            return st;
+        o->managed.dl_tensor.data = fsd_alloc_device(&ctx->alloc, want, ctx->device);
+        fsd_context_leave(ctx, prev);
+    }
+    if (o->managed.dl_tensor.data == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "fsd_from_bytes: cannot allocate %zu bytes%s", want,
+                        o->on_device ? " on the GPU" : "");
+    return FSD_SUCCESS;
+}
+
+static fsd_status check_from_bytes(const fsd_context *ctx, const void *bytes, size_t size,
+                                   DLDataType dtype, DLDevice device)
+{
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
+    if (bytes == NULL && size > 0)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "bytes is NULL but size is %zu", size);
+    if (dtype.bits == 0 || dtype.lanes == 0)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "dtype has %u bits and %u lanes",
+                        (unsigned)dtype.bits, (unsigned)dtype.lanes);
+    if (dtype.bits % 8 != 0)
+        return fsd_fail(FSD_ERROR_UNSUPPORTED, "dtype of %u bits is not a whole number of bytes",
+                        (unsigned)dtype.bits);
+    size_t esize = (size_t)(dtype.bits / 8) * dtype.lanes;
+    if (size % esize != 0)
+        return fsd_fail(FSD_ERROR_SIZE_MISMATCH, "%zu bytes are not a whole number of %zu-byte elements",
+                        size, esize);
+    if (device.device_type == kDLCUDA) {
+        if (ctx->device < 0)
+            return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA device, but the context has no GPU");
+        if (device.device_id != ctx->device)
+            return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "device %d, the context is on %d",
+                            device.device_id, ctx->device);
+    } else if (device.device_type != kDLCPU) {
+        return fsd_fail(FSD_ERROR_UNSUPPORTED, "fsd_from_bytes makes CPU or CUDA tensors, not device type %d",
+                        (int)device.device_type);
+    }
+    return FSD_SUCCESS;
+}
+
+fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size, DLDataType dtype,
+                          DLDevice device, DLManagedTensor **out)
+{
+    if (out == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    fsd_status st = check_from_bytes(ctx, bytes, size, dtype, device);
+    if (st != FSD_SUCCESS)
+        return st;
+    owned_tensor *o = fsd_alloc_host(&ctx->alloc, sizeof *o);
+    if (o == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "fsd_from_bytes: no memory for the tensor");
+    memset(o, 0, sizeof *o);
+    o->alloc = ctx->alloc;
+    o->on_device = device.device_type == kDLCUDA;
+    o->shape[0] = (int64_t)(size / ((size_t)(dtype.bits / 8) * dtype.lanes));
+    o->strides[0] = 1;
+    DLTensor *t = &o->managed.dl_tensor;
+    t->device = device;
+    t->ndim = 1;
+    t->dtype = dtype;
+    t->shape = o->shape;
+    t->strides = o->strides;
+    o->managed.manager_ctx = o;
+    o->managed.deleter = owned_deleter;
+    if ((st = alloc_data(ctx, o, size)) != FSD_SUCCESS) {
+        free_owned(o);
+        return st;
+    }
+    if (size > 0) {
+        if (o->on_device) {
+            st = fsd_unpack_from_host(ctx, bytes, size, t, NULL);
+            cudaError_t e = st == FSD_SUCCESS ? cudaStreamSynchronize(NULL) : cudaSuccess;
+            if (e != cudaSuccess)
+                st = fsd_fail(FSD_ERROR_CUDA, "fsd_from_bytes: cudaStreamSynchronize: %s", cudaGetErrorString(e));
+        } else {
+            fsd_cpu_memcpy_parallel(ctx->pool, t->data, bytes, size);
+        }
+    }
+    if (st != FSD_SUCCESS) {
+        free_owned(o);
+        return st;
+    }
+    *out = &o->managed;
+    fsd_clear_error();
+    return FSD_SUCCESS;
+}
