@@ -5,9 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make gcc g++ pkg-config libcmocka-dev libdlpack-dev)
-# The ctypes oracle test compares against PyTorch (Debian's python3-torch).
-[ "${FSD_WITH_TORCH:-1}" = 1 ] && packages+=(python3 python3-torch python3-numpy)
+packages=(cmake make gcc g++ pkg-config libcmocka-dev libdlpack-dev libbenchmark-dev)
+# The test suite's extras: the PyTorch oracles and the Python package's tests (Debian's
+# python3-torch, pytest), charts (matplotlib), sanitizer/fuzzer builds (clang and its
+# runtimes), valgrind.
+[ "${FSD_WITH_TORCH:-1}" = 1 ] && packages+=(python3 python3-torch python3-numpy python3-pytest
+  python3-matplotlib clang libclang-rt-14-dev valgrind)
 
 missing=()
 for p in "${packages[@]}"; do
