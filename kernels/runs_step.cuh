@@ -32,12 +32,26 @@ FSD_HD int64_t fsd_run_offset(const fsd_plan &p, I run)
     return off;
 }
 
-/* Words [w0, w1) of a run, lane `lane` of `group`, as accesses of sizeof(T) bytes. */
+/* Words [w0, w1) of a run, lane `lane` of `group`, as accesses of sizeof(T) bytes. Four
+ * loads are issued before their stores, so that each thread keeps several in flight (the
+ * compiler may not reorder them itself: source and destination could alias for all it knows). */
 template <typename T, typename I>
 FSD_HD void fsd_copy_words(char *to, const char *from, I w0, I w1, I lane, I group)
 {
-    for (I w = w0 + lane; w < w1; w += group)
-        fsd_copy_as<T>(to + (uint64_t)w * sizeof(T), from + (uint64_t)w * sizeof(T));
+    const uint64_t size = sizeof(T);
+    I w = w0 + lane;
+    for (; w + 3 * group < w1; w += 4 * group) {
+        const T a = fsd_load_as<T>(from + (uint64_t)w * size);
+        const T b = fsd_load_as<T>(from + (uint64_t)(w + group) * size);
+        const T c = fsd_load_as<T>(from + (uint64_t)(w + 2 * group) * size);
+        const T d = fsd_load_as<T>(from + (uint64_t)(w + 3 * group) * size);
+        fsd_store_as<T>(to + (uint64_t)w * size, a);
+        fsd_store_as<T>(to + (uint64_t)(w + group) * size, b);
+        fsd_store_as<T>(to + (uint64_t)(w + 2 * group) * size, c);
+        fsd_store_as<T>(to + (uint64_t)(w + 3 * group) * size, d);
+    }
+    for (; w < w1; w += group)
+        fsd_copy_as<T>(to + (uint64_t)w * size, from + (uint64_t)w * size);
 }
 
 template <int NDIM, typename I>
