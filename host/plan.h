@@ -36,6 +36,9 @@
 #define FSD_RUNS_MAX_DIMS 4
 /* Threads per block of every kernel, and the tile geometry of TRANSPOSE. */
 #define FSD_BLOCK_THREADS 256
+/* The grid is at most one wave: this many blocks per multiprocessor, which the kernels'
+ * __launch_bounds__ guarantee can be resident at once (<= 64 registers a thread). */
+#define FSD_BLOCKS_PER_SM 4
 #define FSD_TILE_WORDS 32                 /* words per tile side                */
 #define FSD_TILE_ROWS (FSD_BLOCK_THREADS / FSD_TILE_WORDS) /* thread rows: 8   */
 /* Shared tile buffer: the largest tile is 32 x 33 elements of 16 bytes (or 128 x 132 bytes). */

@@ -3,8 +3,6 @@
 
 #include "plan_build.h"
 
-/* Blocks per multiprocessor the grid is sized for: 2048 resident threads / 256 per block. */
-#define FSD_BLOCKS_PER_SM 8
 /* TRANSPOSE only pays when both tile axes are at least this long; below, RUNS moves elements. */
 #define FSD_TRANSPOSE_MIN_EXTENT 8
 

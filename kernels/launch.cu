@@ -8,13 +8,13 @@
 #include "transpose_step.cuh"
 
 template <int NDIM, typename I>
-__global__ void __launch_bounds__(FSD_BLOCK_THREADS) fsd_runs_kernel(const fsd_plan p)
+__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_runs_kernel(const fsd_plan p)
 {
     fsd_runs_step<NDIM, I>(p, blockIdx.x, threadIdx.x);
 }
 
 template <typename I>
-__global__ void __launch_bounds__(FSD_BLOCK_THREADS) fsd_transpose_kernel(const fsd_plan p)
+__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_transpose_kernel(const fsd_plan p)
 {
     __shared__ __align__(16) unsigned char tile[FSD_TILE_BUFFER_BYTES];
     for (I t = blockIdx.x; t < (I)p.num_tiles; t += gridDim.x) {

@@ -136,7 +136,7 @@ static void test_grid_is_bounded_by_sms(void **state)
     int64_t shape[] = {1 << 20, 8};
     int64_t strides[] = {16, 1};
     fsd_plan p = plan_of(2, shape, strides, 2, 0, PACKED, FSD_DIR_PACK);
-    assert_true(p.grid >= 1 && p.grid <= H200_SMS * 8);
+    assert_true(p.grid >= 1 && p.grid <= H200_SMS * FSD_BLOCKS_PER_SM);
     assert_int_equal(p.block, FSD_BLOCK_THREADS);
     assert_int_equal(p.index64, 0);
 }
