@@ -6,15 +6,21 @@
 #include "plan_build.h"
 #include "transfer.h"
 
-/* Page-locked (cudaHostAlloc'd or registered) host memory: DMA can use it directly. */
-static int is_pinned(const void *p)
+typedef enum host_kind { HOST_PAGEABLE, HOST_PINNED, NOT_HOST } host_kind;
+
+/* Page-locked (cudaHostAlloc'd or registered) host memory can be the DMA's source or target
+ * directly; pageable or managed memory goes through the pinned chunks; device memory is not
+ * a host buffer at all. */
+static host_kind host_kind_of(const void *p)
 {
     struct cudaPointerAttributes attr;
     if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
         (void)cudaGetLastError();
-        return 0;
+        return HOST_PAGEABLE;
     }
-    return attr.type == cudaMemoryTypeHost;
+    return attr.type == cudaMemoryTypeHost ? HOST_PINNED
+           : attr.type == cudaMemoryTypeDevice ? NOT_HOST
+                                               : HOST_PAGEABLE;
 }
 
 /* Every stream of the context waits for the work already on the caller's stream. */
@@ -119,10 +125,15 @@ fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *l, void *host_d
     fsd_status st = fsd_context_enter(ctx, &prev);
     if (st != FSD_SUCCESS)
         return st;
+    const host_kind kind = host_kind_of(host_dst);
+    if (kind == NOT_HOST) {
+        fsd_context_leave(ctx, prev);
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "host_dst is device memory, not host memory");
+    }
     fsd_plan whole;
     fsd_plan_build(l, host_dst, FSD_DIR_PACK, 0, &whole);
     const int contig = whole.path == FSD_PATH_CONTIG;
-    const int direct = is_pinned(host_dst);
+    const int direct = kind == HOST_PINNED;
     FSD_RANGE_PUSH(FSD_NVTX_PACK, l->total_bytes);
     cudaError_t e = join_after(ctx, stream);
     if (e == cudaSuccess) {
@@ -191,10 +202,15 @@ fsd_status fsd_transfer_unpack(fsd_context *ctx, const fsd_layout *l, const void
     fsd_status st = fsd_context_enter(ctx, &prev);
     if (st != FSD_SUCCESS)
         return st;
+    const host_kind kind = host_kind_of(host_src);
+    if (kind == NOT_HOST) {
+        fsd_context_leave(ctx, prev);
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "host_src is device memory, not host memory");
+    }
     fsd_plan whole;
     fsd_plan_build(l, (void *)host_src, FSD_DIR_UNPACK, 0, &whole);
     const int contig = whole.path == FSD_PATH_CONTIG;
-    const int direct = is_pinned(host_src);
+    const int direct = kind == HOST_PINNED;
     FSD_RANGE_PUSH(FSD_NVTX_UNPACK, l->total_bytes);
     cudaError_t e = join_after(ctx, stream);
     if (e == cudaSuccess) {

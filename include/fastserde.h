@@ -255,9 +255,11 @@ FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage 
  *    waiting: the bytes are ready when `stream` reaches the point of the call.
  *  In both CUDA cases `stream` waits (through an event) for the context's work, so work
  *  enqueued on it afterwards sees the result.
- * @return FSD_SUCCESS; the codes of fsd_pack; FSD_ERROR_INVALID_ARGUMENT for a NULL ctx or a
- *         CUDA tensor on another device than the context's; FSD_ERROR_NO_GPU for a CUDA tensor
- *         with a host-only context; FSD_ERROR_CUDA.
+ * `stream` must belong to the context's device (or be NULL).
+ * @return FSD_SUCCESS; the codes of fsd_pack; FSD_ERROR_INVALID_ARGUMENT for a NULL ctx, a
+ *         CUDA tensor on another device than the context's, or a host_dst in device memory;
+ *         FSD_ERROR_NO_GPU for a CUDA tensor with a host-only context; FSD_ERROR_CUDA.
+ * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */
 FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_dst,
                                     size_t host_dst_size, cudaStream_t stream);
