@@ -1,0 +1,122 @@
+"""torch tensors <-> DLPack for libfastserde.
+
+borrow(t): the DLTensor of torch's own export (torch.utils.dlpack.to_dlpack), kept alive by the
+           returned capsule; fastserde only reads it (the tensor is borrowed, never owned).
+adopt(p):  a DLManagedTensor* made by fsd_from_bytes, wrapped in a PyCapsule named "dltensor"
+           and handed to torch.utils.dlpack.from_dlpack, which takes ownership and calls the
+           deleter when the tensor is freed. A capsule that torch never consumed calls the
+           deleter itself when it is collected.
+"""
+import ctypes
+
+import torch
+from torch.utils.dlpack import from_dlpack, to_dlpack
+
+from . import _lib
+
+# Private handles on the C API functions (not the shared, cached ctypes.pythonapi attributes,
+# whose argtypes other code may set). PyDLL: called with the GIL held.
+_api = ctypes.pythonapi
+_PyCapsule_Destructor = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_PyCapsule_New = _api["PyCapsule_New"]
+_PyCapsule_New.restype = ctypes.py_object
+_PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _PyCapsule_Destructor]
+_PyCapsule_GetPointer = _api["PyCapsule_GetPointer"]
+_PyCapsule_GetPointer.restype = ctypes.c_void_p
+_PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+_PyCapsule_GetPointer_raw = _api["PyCapsule_GetPointer"]
+_PyCapsule_GetPointer_raw.restype = ctypes.c_void_p
+_PyCapsule_GetPointer_raw.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+_PyCapsule_IsValid = _api["PyCapsule_IsValid"]
+_PyCapsule_IsValid.restype = ctypes.c_int
+_PyCapsule_IsValid.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+
+_DLTENSOR = b"dltensor"  # module-level: the capsule's name must outlive it
+
+# torch dtype -> DLPack (code, bits). Others (bool, and any dtype DLPack or torch's exporter
+# does not know) travel as the unsigned/signed integer of the same size, viewed back.
+DL_DTYPES = {
+    torch.uint8: (_lib.kDLUInt, 8), torch.int8: (_lib.kDLInt, 8),
+    torch.int16: (_lib.kDLInt, 16), torch.int32: (_lib.kDLInt, 32),
+    torch.int64: (_lib.kDLInt, 64), torch.float16: (_lib.kDLFloat, 16),
+    torch.bfloat16: (_lib.kDLBfloat, 16), torch.float32: (_lib.kDLFloat, 32),
+    torch.float64: (_lib.kDLFloat, 64), torch.complex64: (_lib.kDLComplex, 64),
+    torch.complex128: (_lib.kDLComplex, 128),
+}
+_SAME_SIZE_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def element_size(dtype):
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def carrier_dtype(dtype):
+    """The dtype fastserde sees for `dtype`: itself if DLPack-exportable, else a same-size int."""
+    if dtype in DL_DTYPES:
+        return dtype
+    size = element_size(dtype)
+    if size not in _SAME_SIZE_INT:
+        raise TypeError(f"fastserde: dtype {dtype} ({size} bytes) has no DLPack form")
+    return _SAME_SIZE_INT[size]
+
+
+def dl_dtype(dtype):
+    code, bits = DL_DTYPES[carrier_dtype(dtype)]
+    return _lib.DLDataType(code, bits, 1)
+
+
+def exportable(t):
+    """`t` as a tensor torch's to_dlpack accepts, over the same memory with the same strides:
+    detached, conjugate/negative bits resolved (as .contiguous() would), odd dtypes viewed as a
+    same-size integer."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"fastserde: expected a torch.Tensor, got {type(t).__name__}")
+    t = t.detach()
+    if t.is_conj():
+        t = t.resolve_conj()
+    if t.is_neg():
+        t = t.resolve_neg()
+    carrier = carrier_dtype(t.dtype)
+    if carrier is not t.dtype:
+        t = t.view(carrier)
+    return t
+
+
+def borrow(t):
+    """(keepalive, DLTensor pointer) for tensor `t`; keep `keepalive` while the pointer is used."""
+    t = exportable(t)
+    cap = to_dlpack(t)
+    managed = ctypes.cast(_PyCapsule_GetPointer(cap, _DLTENSOR),
+                          ctypes.POINTER(_lib.DLManagedTensor))
+    return (cap, t), ctypes.pointer(managed.contents.dl_tensor)
+
+
+def dl_device(device):
+    device = torch.device(device)
+    if device.type == "cpu":
+        return _lib.DLDevice(_lib.kDLCPU, 0)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return _lib.DLDevice(_lib.kDLCUDA, index)
+    raise ValueError(f"fastserde: device {device} is neither cpu nor cuda")
+
+
+@_PyCapsule_Destructor
+def _capsule_destructor(capsule):
+    # Runs when a capsule is freed. torch renames the capsules it consumes ("used_dltensor")
+    # and deletes the tensor itself; an unconsumed one still owns the DLManagedTensor.
+    if _PyCapsule_IsValid(capsule, _DLTENSOR):
+        ptr = _PyCapsule_GetPointer_raw(capsule, _DLTENSOR)
+        managed = _lib.DLManagedTensor.from_address(ptr)
+        if managed.deleter:
+            _lib.DELETER(managed.deleter)(ptr)
+
+
+def capsule(managed_ptr):
+    """A PyCapsule named "dltensor" owning the DLManagedTensor at `managed_ptr`."""
+    return _PyCapsule_New(managed_ptr, _DLTENSOR, _capsule_destructor)
+
+
+def adopt(managed_ptr):
+    """A torch tensor taking ownership of fsd_from_bytes's DLManagedTensor."""
+    return from_dlpack(capsule(managed_ptr))
