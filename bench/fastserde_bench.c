@@ -1,162 +1,260 @@
 /*
  * fastserde-bench — the main job: packs and unpacks KV-cache-shaped tensors (LMCache's 256-token
- * chunks, bf16) in the views caches hand over, checks that every round trip gives back the
- * tensor, and prints throughput next to a host memcpy of the same bytes measured in the same
- * run. This first version runs the CPU path; GPU rows come with the benchmark issue.
+ * chunks) in the views caches hand over, on the CPU and, when there is one, on the GPU. Every
+ * figure is a throughput next to baselines measured in the same run on the same bytes, and
+ * every operation is first checked against a naive reference.
  *
- * Usage: fastserde-bench [--quick] [--iters N]
+ * The readable tables go to stdout, progress to stderr, and with --json a report that
+ * bench/plot.py turns into charts. Exit status: 0, or 1 when a check failed, 2 on bad usage.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "fastserde.h"
+#include "bench.h"
 
-#define MAX_DIMS 6
+#define MAX_SEL 16
 
-typedef struct view {
-    const char *name;
-    int ndim;
-    int64_t base_shape[MAX_DIMS]; /* the storage the view lives in, compact               */
-    int64_t shape[MAX_DIMS];      /* the view                                             */
-    int perm[MAX_DIMS];           /* view dim d is base dim perm[d] (before slicing)      */
-    int64_t start[MAX_DIMS];      /* per base dim: first index and step of the slice      */
-    int64_t step[MAX_DIMS];
-} view;
-
-/* Llama-3-8B: 32 layers, 8 KV heads x 128, K and V, 256 tokens: [2, 32, 256, 1024] bf16. */
-static const view VIEWS[] = {
-    {"contiguous [2,32,256,1024]", 4, {2, 32, 256, 1024}, {2, 32, 256, 1024}, {0, 1, 2, 3},
-     {0, 0, 0, 0}, {1, 1, 1, 1}},
-    {"token slice 128:384 of 512", 4, {2, 32, 512, 1024}, {2, 32, 256, 1024}, {0, 1, 2, 3},
-     {0, 0, 128, 0}, {1, 1, 1, 1}},
-    {"every other head of 16", 5, {2, 32, 256, 16, 128}, {2, 32, 256, 8, 128}, {0, 1, 2, 3, 4},
-     {0, 0, 0, 0, 0}, {1, 1, 1, 2, 1}},
-    {"[L,T,H,D] -> [L,H,T,D]", 5, {2, 32, 256, 8, 128}, {2, 32, 8, 256, 128}, {0, 1, 3, 2, 4},
-     {0, 0, 0, 0, 0}, {1, 1, 1, 1, 1}},
-    {"transpose last two dims", 4, {2, 32, 256, 1024}, {2, 32, 1024, 256}, {0, 1, 3, 2},
-     {0, 0, 0, 0}, {1, 1, 1, 1}},
-};
-
-static double now_s(void)
+static void usage(FILE *f)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    fprintf(f,
+        "usage: fastserde-bench [options]\n"
+        "  --quick            fewer runs per figure (3 CPU, 5 GPU): the whole run in seconds\n"
+        "  --iters N          timed runs per figure (default 10 on the CPU, 20 samples on the GPU)\n"
+        "  --shape LIST       models, comma-separated (default: all):\n"
+        "                     llama3-8b [2,32,256,1024], llama3.1-70b [2,80,256,1024],\n"
+        "                     qwen2.5-7b [2,28,256,512], llama3.2-1b [2,16,256,512],\n"
+        "                     or LxTxHxD for layers x tokens x kv-heads x head-dim\n"
+        "  --dtype LIST       element types (default bf16): bf16 fp16 fp32 fp64 fp8 u8 i32 i64 c128 ...\n"
+        "  --layout LIST      contiguous, token-slice, head-subset, permute, transpose (default: all)\n"
+        "  --device WHAT      cpu, gpu, gpu:N or all (default all: CPU rows, and GPU rows when a GPU\n"
+        "                     is usable)\n"
+        "  --threads N        CPU threads of the context (default 0: one per core)\n"
+        "  --json FILE        also write the results as JSON (for bench/plot.py)\n"
+        "  --quiet            no progress on stderr\n");
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Splits a comma-separated list into at most MAX_SEL items (in place). */
+static int split(char *s, char **items)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok && n < MAX_SEL; tok = strtok(NULL, ","))
+        items[n++] = tok;
+    return n;
 }
 
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
+static fsdb_model custom_models[MAX_SEL];
+static char custom_names[MAX_SEL][48];
 
-static int check(fsd_status st, const char *what)
+static const fsdb_model *find_model(const char *name, int index)
 {
-    if (st == FSD_SUCCESS)
-        return 0;
-    char msg[256];
-    fsd_last_error(msg, sizeof msg);
-    fprintf(stderr, "%s: %s (%s)\n", what, fsd_status_string(st), msg);
-    return 1;
-}
-
-typedef enum op { OP_MEMCPY, OP_PACK, OP_UNPACK } op;
-
-/* Median seconds of `iters` runs after one warm-up. */
-static double time_op(op o, const DLTensor *t, void *packed, size_t n, void *copy, int iters,
-                      int *failed)
-{
-    double *times = malloc(sizeof(double) * (size_t)iters);
-    for (int i = -1; i < iters; i++) {
-        double t0 = now_s();
-        switch (o) {
-        case OP_MEMCPY: memcpy(copy, packed, n); break;
-        case OP_PACK: *failed |= check(fsd_pack(t, packed, n, NULL), "fsd_pack"); break;
-        case OP_UNPACK: *failed |= check(fsd_unpack(packed, n, t, NULL), "fsd_unpack"); break;
-        }
-        if (i >= 0)
-            times[i] = now_s() - t0;
+    for (int i = 0; i < fsdb_model_count; i++)
+        if (strcmp(fsdb_models[i].name, name) == 0)
+            return &fsdb_models[i];
+    long long l, t, h, d;
+    char extra;
+    if (sscanf(name, "%lldx%lldx%lldx%lld%c", &l, &t, &h, &d, &extra) == 4 && l > 0 && t > 1 &&
+        h > 0 && d > 0) {
+        snprintf(custom_names[index], sizeof custom_names[index], "%s", name);
+        custom_models[index] = (fsdb_model){custom_names[index], custom_names[index], l, t, h, d};
+        return &custom_models[index];
     }
-    double m = median(times, iters);
-    free(times);
-    return m;
-}
-
-static int run_view(const view *v, int iters)
-{
-    int64_t base_strides[MAX_DIMS], strides[MAX_DIMS];
-    size_t base_elems = 1;
-    for (int d = v->ndim - 1; d >= 0; d--) {
-        base_strides[d] = (int64_t)base_elems;
-        base_elems *= (size_t)v->base_shape[d];
-    }
-    uint64_t offset = 0;
-    for (int d = 0; d < v->ndim; d++)
-        offset += (uint64_t)(v->start[d] * base_strides[d]) * 2;
-    for (int d = 0; d < v->ndim; d++)
-        strides[d] = base_strides[v->perm[d]] * v->step[v->perm[d]];
-    uint16_t *storage = malloc(base_elems * 2);
-    for (size_t i = 0; i < base_elems; i++)
-        storage[i] = (uint16_t)(i * 2654435761u >> 7);
-    DLTensor t = {storage, {kDLCPU, 0}, v->ndim, {kDLBfloat, 16, 1}, (int64_t *)v->shape, strides, offset};
-    size_t n = 0;
-    int failed = check(fsd_packed_size(&t, &n), "fsd_packed_size");
-    unsigned char *packed = malloc(n), *copy = malloc(n), *first = malloc(n);
-
-    double t_mem = time_op(OP_MEMCPY, &t, packed, n, copy, iters, &failed);
-    double t_pack = time_op(OP_PACK, &t, packed, n, NULL, iters, &failed);
-    memcpy(first, packed, n);
-    /* Round trip: scramble the storage, unpack, pack again: the same bytes must come back. */
-    memset(storage, 0xA5, base_elems * 2);
-    double t_unpack = time_op(OP_UNPACK, &t, packed, n, NULL, iters, &failed);
-    failed |= check(fsd_pack(&t, copy, n, NULL), "fsd_pack");
-    int same = memcmp(first, copy, n) == 0;
-
-    double gb = (double)n / 1e9;
-    printf("%-28s %8.1f %9.2f %9.2f %6.2f %9.2f %6.2f  %s\n", v->name, (double)n / (1 << 20),
-           gb / t_mem, gb / t_pack, t_mem / t_pack, gb / t_unpack, t_mem / t_unpack,
-           same && !failed ? "ok" : "MISMATCH");
-    free(storage);
-    free(packed);
-    free(copy);
-    free(first);
-    return same && !failed ? 0 : 1;
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    int iters = 10;
+    fsdb_cfg cfg = {10, 20, 0, 0, 1};
+    int iters = 0;
+    const char *json = NULL, *device = "all";
+    char *shape_arg = NULL, *dtype_arg = NULL, *layout_arg = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0)
-            iters = 3;
-        else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc)
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(a, "--quick") == 0)
+            cfg.quick = 1;
+        else if (strcmp(a, "--quiet") == 0)
+            cfg.verbose = 0;
+        else if (strcmp(a, "--iters") == 0 && has)
             iters = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--quick] [--iters N]\n", argv[0]);
+        else if (strcmp(a, "--threads") == 0 && has)
+            cfg.threads = atoi(argv[++i]);
+        else if (strcmp(a, "--json") == 0 && has)
+            json = argv[++i];
+        else if (strcmp(a, "--shape") == 0 && has)
+            shape_arg = argv[++i];
+        else if (strcmp(a, "--dtype") == 0 && has)
+            dtype_arg = argv[++i];
+        else if (strcmp(a, "--layout") == 0 && has)
+            layout_arg = argv[++i];
+        else if (strcmp(a, "--device") == 0 && has)
+            device = argv[++i];
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "fastserde-bench: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
             return 2;
         }
     }
-    if (iters < 1)
-        iters = 1;
-    unsigned v = fsd_version();
-    printf("fastserde %u.%u.%u — CPU pack/unpack of Llama-3-8B KV-cache chunks (bf16), "
-           "median of %d runs after a warm-up\n", v / 10000, v / 100 % 100, v % 100, iters);
-    printf("GPU rows: not in this version (the benchmark issue adds them).\n\n");
-    printf("%-28s %8s %9s %9s %6s %9s %6s  %s\n", "view", "MiB", "memcpy", "pack", "x mem",
-           "unpack", "x mem", "round trip");
-    printf("%-28s %8s %9s %9s %6s %9s %6s\n", "", "", "GB/s", "GB/s", "", "GB/s", "");
+    if (cfg.quick) {
+        cfg.cpu_iters = 3;
+        cfg.gpu_iters = 5;
+    }
+    if (iters > 0)
+        cfg.cpu_iters = cfg.gpu_iters = iters;
+    if (cfg.threads < 0) {
+        fprintf(stderr, "fastserde-bench: --threads must be >= 0\n");
+        return 2;
+    }
+
+    /* Selections. */
+    const fsdb_model *models[MAX_SEL];
+    int nm = 0;
+    if (shape_arg && strcmp(shape_arg, "all") != 0) {
+        char *items[MAX_SEL];
+        int n = split(shape_arg, items);
+        for (int i = 0; i < n; i++) {
+            if ((models[nm] = find_model(items[i], nm)) == NULL) {
+                fprintf(stderr, "fastserde-bench: unknown shape '%s'\n", items[i]);
+                return 2;
+            }
+            nm++;
+        }
+    } else {
+        for (int i = 0; i < fsdb_model_count; i++)
+            models[nm++] = &fsdb_models[i];
+    }
+    fsdb_dtype dtypes[MAX_SEL];
+    int nd = 0;
+    {
+        char def[] = "bf16";
+        char *items[MAX_SEL];
+        int n = split(dtype_arg ? dtype_arg : def, items);
+        for (int i = 0; i < n; i++) {
+            fsdb_dtype *d = &dtypes[nd];
+            snprintf(d->name, sizeof d->name, "%s", items[i]);
+            int size = fsdb_dtype_parse(items[i], &d->dl.code, &d->dl.bits);
+            if (size == 0) {
+                fprintf(stderr, "fastserde-bench: unknown dtype '%s'\n", items[i]);
+                return 2;
+            }
+            d->dl.lanes = 1;
+            d->size = (uint32_t)size;
+            nd++;
+        }
+    }
+    fsdb_layout layouts[FSDB_LAYOUT_COUNT];
+    int nl = 0;
+    if (layout_arg && strcmp(layout_arg, "all") != 0) {
+        char *items[MAX_SEL];
+        int n = split(layout_arg, items);
+        for (int i = 0; i < n && nl < FSDB_LAYOUT_COUNT; i++) {
+            if ((layouts[nl++] = fsdb_layout_parse(items[i])) == FSDB_LAYOUT_COUNT) {
+                fprintf(stderr, "fastserde-bench: unknown layout '%s'\n", items[i]);
+                return 2;
+            }
+        }
+    } else {
+        for (int i = 0; i < FSDB_LAYOUT_COUNT; i++)
+            layouts[nl++] = (fsdb_layout)i;
+    }
+    int want_cpu = 1, want_gpu = 1, gpu_dev = 0, gpu_required = 0;
+    if (strcmp(device, "cpu") == 0) {
+        want_gpu = 0;
+    } else if (strncmp(device, "gpu", 3) == 0) {
+        want_cpu = 0;
+        gpu_required = 1;
+        if (device[3] == ':')
+            gpu_dev = atoi(device + 4);
+        else if (device[3] != 0) {
+            fprintf(stderr, "fastserde-bench: --device cpu, gpu, gpu:N or all\n");
+            return 2;
+        }
+    } else if (strcmp(device, "all") != 0) {
+        fprintf(stderr, "fastserde-bench: --device cpu, gpu, gpu:N or all\n");
+        return 2;
+    }
+
+    /* The machine. */
+    fsdb_meta meta;
+    memset(&meta, 0, sizeof meta);
+    time_t now = time(NULL);
+    strftime(meta.date, sizeof meta.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    fsdb_cpu_name(meta.cpu, sizeof meta.cpu);
+    meta.cores = fsdb_cpu_count();
+    int gpu = 0;
+    if (want_gpu)
+        gpu = fsdb_gpu_probe(gpu_dev, &meta);
+    else
+        snprintf(meta.gpu_note, sizeof meta.gpu_note, "--device cpu");
+    if (gpu_required && !gpu) {
+        fprintf(stderr, "fastserde-bench: %s.\n", meta.gpu_note);
+        return 1;
+    }
+
+    fsd_context_config cc = FSD_CONTEXT_CONFIG_INIT;
+    cc.cpu_threads = cfg.threads;
+    fsd_context *ctx = NULL;
+    if (fsdb_check_status(fsd_context_create(&ctx, &cc), "fsd_context_create"))
+        return 1;
+    fsd_context_usage use;
+    fsd_context_memory(ctx, &use);
+    meta.threads = use.cpu_threads;
+    fsdb_mtcopy *mt = fsdb_mtcopy_create(use.cpu_threads);
+
+    const unsigned v = fsd_version();
+    printf("fastserde %u.%u.%u: pack/unpack of KV-cache chunks (LMCache shapes, 256 tokens) in the\n"
+           "views caches hand over; every figure next to baselines measured in this run.\n\n",
+           v / 10000, v / 100 % 100, v % 100);
+    fflush(stdout);
+
+    fsdb_results rs = {0};
     int bad = 0;
-    for (size_t i = 0; i < sizeof VIEWS / sizeof VIEWS[0]; i++)
-        bad |= run_view(&VIEWS[i], iters);
-    return bad;
+    const int total = nm * nd * nl;
+    double t_start = fsdb_now();
+    for (int pass = 0; pass < 2; pass++) {
+        if ((pass == 0 && !want_cpu) || (pass == 1 && !gpu))
+            continue;
+        int done = 0;
+        for (int mi = 0; mi < nm; mi++) {
+            for (int di = 0; di < nd; di++) {
+                for (int li = 0; li < nl; li++) {
+                    fsdb_view view;
+                    fsdb_view_kv(models[mi], layouts[li], dtypes[di].size, &view);
+                    if (cfg.verbose)
+                        fprintf(stderr, "fastserde-bench: [%s %d/%d] %s %s %s (%.1f MiB) ... ",
+                                pass ? "gpu" : "cpu", ++done, total, models[mi]->name, dtypes[di].name,
+                                fsdb_layout_name(layouts[li]), (double)view.packed_bytes / (1 << 20));
+                    double t0 = fsdb_now();
+                    int b = pass == 0 ? fsdb_run_cpu(&cfg, ctx, mt, models[mi], layouts[li], &dtypes[di], &rs)
+                                      : fsdb_run_gpu(&cfg, ctx, models[mi], layouts[li], &dtypes[di], &rs);
+                    bad |= b;
+                    if (cfg.verbose)
+                        fprintf(stderr, "%.1f s%s\n", fsdb_now() - t0, b ? "  CHECK FAILED" : "");
+                }
+            }
+        }
+    }
+    if (cfg.verbose)
+        fprintf(stderr, "fastserde-bench: done in %.1f s\n", fsdb_now() - t_start);
+
+    fsdb_print_tables(stdout, &rs, &meta, &cfg);
+    if (bad)
+        printf("\nSOME CHECKS FAILED: see the check column and the messages on stderr.\n");
+    if (json) {
+        if (fsdb_write_json(json, &rs, &meta, &cfg)) {
+            fprintf(stderr, "fastserde-bench: cannot write %s\n", json);
+            bad = 1;
+        } else if (cfg.verbose) {
+            fprintf(stderr, "fastserde-bench: wrote %s\n", json);
+        }
+    }
+    free(rs.r);
+    fsdb_mtcopy_destroy(mt);
+    fsd_context_destroy(ctx);
+    return bad ? 1 : 0;
 }
