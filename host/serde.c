@@ -1,12 +1,36 @@
 /* serde.c — the seed's API: fsd_to_bytes / fsd_bytes_free and fsd_from_bytes, on top of the
  * round trip (roundtrip.c). */
+#define _DEFAULT_SOURCE /* madvise */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "context.h"
 #include "cpu_parallel.h"
 #include "error.h"
 #include "layout.h"
+
+/* A new buffer for fsd_to_bytes. Large ones come fresh from the kernel (glibc maps them), so
+ * their first write faults every page in: asking for transparent huge pages (where the system
+ * allows them on request) makes that 512 times fewer faults. malloc, not the context's hooks:
+ * fsd_bytes_free has no context. */
+static void *alloc_bytes(size_t n)
+{
+    void *p = malloc(n);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (p != NULL && n >= 2 * huge) {
+        uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t last = ((uintptr_t)p + n) & ~(huge - 1);
+        if (last > first)
+            (void)madvise((void *)first, last - first, MADV_HUGEPAGE); /* advice only */
+    }
+#endif
+    return p;
+}
 
 fsd_status fsd_to_bytes(fsd_context *ctx, const DLTensor *src, void **bytes, size_t *size)
 {
@@ -20,8 +44,7 @@ fsd_status fsd_to_bytes(fsd_context *ctx, const DLTensor *src, void **bytes, siz
     fsd_status st = fsd_packed_size(src, &n);
     if (st != FSD_SUCCESS || n == 0)
         return st;
-    /* malloc, not the context's hooks: fsd_bytes_free has no context. */
-    void *buf = malloc(n);
+    void *buf = alloc_bytes(n);
     if (buf == NULL)
         return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "fsd_to_bytes: cannot allocate %zu bytes", n);
     /* Pageable destination: the bytes are in place when this returns. */
