@@ -59,7 +59,11 @@ static void coalesce(const fsd_layout *l, fsd_plan *p)
             continue;
         }
         in_run = 0;
-        if (n > 0 && l->stride[d] == stride[n - 1] * (int64_t)shape[n - 1]) {
+        /* Merge with the inner neighbour when stride[d] == its stride times its shape; a
+         * product past 64 bits cannot be a valid stride, so those dims never merge. */
+        int64_t span;
+        if (n > 0 && !__builtin_mul_overflow(stride[n - 1], (int64_t)shape[n - 1], &span) &&
+            l->stride[d] == span) {
             shape[n - 1] *= l->shape[d];
             continue;
         }

@@ -66,9 +66,10 @@ fsd_status fsd_pool_create(fsd_pool **pool, int threads, const fsd_alloc *a)
     pthread_cond_init(&p->done, NULL);
     for (; p->started < threads - 1; p->started++) {
         if (pthread_create(&p->workers[p->started], NULL, worker, p) != 0) {
+            int failed = p->started + 1; /* p is gone after the destroy */
             fsd_pool_destroy(p);
             return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "thread pool: cannot start thread %d of %d",
-                            p->started + 1, threads - 1);
+                            failed, threads - 1);
         }
     }
     *pool = p;
