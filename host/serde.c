@@ -116,6 +116,23 @@ static fsd_status alloc_data(fsd_context *ctx, owned_tensor *o, size_t n)
     return FSD_SUCCESS;
 }
 
+/* Blocks until the context's streams have done all their work. (Not the legacy stream: that
+ * one belongs to whichever device is current, which need not be the context's.) */
+static fsd_status wait_for_context(fsd_context *ctx)
+{
+    int prev;
+    fsd_status st = fsd_context_enter(ctx, &prev);
+    if (st != FSD_SUCCESS)
+        return st;
+    cudaError_t e = cudaStreamSynchronize(ctx->copy_stream);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(ctx->pack_stream);
+    if (e != cudaSuccess)
+        st = fsd_cuda_failure(e, "fsd_from_bytes: cudaStreamSynchronize");
+    fsd_context_leave(ctx, prev);
+    return st;
+}
+
 static fsd_status check_from_bytes(const fsd_context *ctx, const void *bytes, size_t size,
                                    DLDataType dtype, DLDevice device)
 {
@@ -178,9 +195,8 @@ fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size, DLDa
     if (size > 0) {
         if (o->on_device) {
             st = fsd_unpack_from_host(ctx, bytes, size, t, NULL);
-            cudaError_t e = st == FSD_SUCCESS ? cudaStreamSynchronize(NULL) : cudaSuccess;
-            if (e != cudaSuccess)
-                st = fsd_fail(FSD_ERROR_CUDA, "fsd_from_bytes: cudaStreamSynchronize: %s", cudaGetErrorString(e));
+            if (st == FSD_SUCCESS)
+                st = wait_for_context(ctx);
         } else {
             fsd_cpu_memcpy_parallel(ctx->pool, t->data, bytes, size);
         }
