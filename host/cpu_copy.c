@@ -1,67 +1,216 @@
-/* cpu_copy.c — the CPU path (see cpu_copy.h). No call per element: fixed-size copies of 1, 2,
- * 4, 8 and 16 bytes are expanded inline by the compiler. */
+/* cpu_copy.c — the CPU path (see cpu_copy.h): CONTIG, RUNS / GENERIC, and the dispatch to the
+ * tiles of cpu_transpose.c. No call per run below 256 bytes. */
 #include <string.h>
 
 #include "cpu_copy.h"
+#include "cpu_simd.h"
+#include "cpu_transpose.h"
 
-/* Side of the square blocks TRANSPOSE walks: 64 x 64 elements of up to 16 bytes stay in L1/L2. */
-#define FSD_CPU_TILE 64
+/* Bytes the pack-side gather buffer holds before it is streamed out (stays in L1). */
+#define FSD_CPU_GATHER_BYTES 4096
+/* Pack streams runs straight from the source from this length on when the packed side is
+ * 16-byte aligned; shorter or unaligned runs go through the gather buffer. */
+#ifndef FSD_CPU_PACK_DIRECT_MIN_RUN
+#define FSD_CPU_PACK_DIRECT_MIN_RUN 64
+#endif
+/* Unpack streams runs from this length on. Shorter runs, with gaps between them, leave lines
+ * partly written, which the write-combining buffers pay for dearly (0.1 x memcpy for runs of
+ * 100 and 200 bytes, 0.85 x ordinary stores for 256 bytes; 3 x for 2 KiB). */
+#ifndef FSD_CPU_UNPACK_STREAM_MIN_RUN
+#define FSD_CPU_UNPACK_STREAM_MIN_RUN 1024
+#endif
+/* Streaming only while consecutive runs are at most this many run lengths apart on the strided
+ * side. Thinner runs are read (pack) in scattered pieces, and then streaming stores measured
+ * slower than ordinary ones: 0.65 x for 128-byte runs 1 KiB apart, at 64 MiB. */
+#ifndef FSD_CPU_STREAM_MAX_SPREAD
+#define FSD_CPU_STREAM_MAX_SPREAD 4
+#endif
 
-/* n copies of `size` bytes: dst and src advance by their own steps. */
-#define FSD_COPY_LOOP(size)                                       \
-    for (uint64_t i = 0; i < n; i++, dst += dstep, src += sstep) \
-        memcpy(dst, src, size)
-
-static inline void copy_strided(char *dst, int64_t dstep, const char *src, int64_t sstep,
-                                uint64_t n, uint64_t size)
+int fsd_cpu_streams(const fsd_cpu_opts *o, uint64_t total_bytes)
 {
-    switch (size) {
-    case 1: FSD_COPY_LOOP(1); break;
-    case 2: FSD_COPY_LOOP(2); break;
-    case 4: FSD_COPY_LOOP(4); break;
-    case 8: FSD_COPY_LOOP(8); break;
-    case 16: FSD_COPY_LOOP(16); break;
-    default: FSD_COPY_LOOP(size); break;
+    fsd_cpu_store s = o ? o->store : FSD_CPU_STORE_AUTO;
+    if (s == FSD_CPU_STORE_AUTO)
+        return total_bytes >= FSD_CPU_STREAM_MIN_BYTES;
+    return s == FSD_CPU_STORE_STREAM;
+}
+
+void fsd_cpu_memcpy(void *dst, const void *src, size_t n, int stream)
+{
+    if (stream) {
+        fsd_cpu_stream_copy(dst, src, n, 1);
+        fsd_cpu_stream_fence();
+    } else {
+        memcpy(dst, src, n);
     }
 }
 
-/* Byte offset on the strided side of outer index `idx` over dims [0, ndim) except `skip_a`
- * and `skip_b` (-1: none), whose packed offset goes to *poff. */
-static int64_t decompose(const fsd_plan *p, uint64_t idx, int skip_a, int skip_b, uint64_t *poff)
+/* ------------------------------------------------------------------------------------------ */
+/* n runs of `run` bytes with ordinary stores: dst and src advance by their own steps. Fixed  */
+/* sizes are expanded inline; the others take the inline moves of cpu_simd.h or memcpy.       */
+
+#define FSD_RUNS_LOOP(MOVE)                                          \
+    for (uint64_t i = 0; i < n; i++, dst += dstep, src += sstep) {   \
+        MOVE                                                         \
+    }
+
+static void copy_rows(char *dst, int64_t dstep, const char *src, int64_t sstep, uint64_t n,
+                      uint64_t run)
 {
-    int64_t soff = 0;
-    uint64_t pk = 0;
-    for (int d = p->ndim - 1; d >= 0; d--) {
-        if (d == skip_a || d == skip_b)
+    switch (run) {
+    case 1: FSD_RUNS_LOOP(*dst = *src;); return;
+    case 2: FSD_RUNS_LOOP(memcpy(dst, src, 2);); return;
+    case 4: FSD_RUNS_LOOP(memcpy(dst, src, 4);); return;
+    case 8: FSD_RUNS_LOOP(memcpy(dst, src, 8);); return;
+    case 16: FSD_RUNS_LOOP(memcpy(dst, src, 16);); return;
+    case 32: FSD_RUNS_LOOP(memcpy(dst, src, 32);); return;
+    case 64: FSD_RUNS_LOOP(memcpy(dst, src, 64);); return;
+    default: break;
+    }
+    if (run < 16) {
+        FSD_RUNS_LOOP(fsd_cpu_copy_upto16(dst, src, run);)
+    } else if (run < FSD_CPU_MEMCPY_MIN_RUN) {
+        FSD_RUNS_LOOP(fsd_cpu_copy_16plus(dst, src, run);)
+    } else {
+        FSD_RUNS_LOOP(memcpy(dst, src, run);)
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pack with streaming stores: the packed side is one sequential stream. Runs are gathered    */
+/* into `buf` (L1) at the packed side's offset modulo 64, and whole lines leave it by          */
+/* streaming stores; the remainder moves to the front of buf. The first and last partial     */
+/* lines of the range get ordinary stores (the neighbours' bytes are not ours).                */
+
+typedef struct gather {
+    _Alignas(64) char buf[FSD_CPU_GATHER_BYTES + 64];
+    char *line;     /* packed address of buf[0] (64-aligned)           */
+    uint64_t fill;  /* bytes of buf in use, the first `skip` not ours   */
+    uint64_t skip;
+    int simd;
+} gather;
+
+static void gather_init(gather *g, char *packed, int simd)
+{
+    g->skip = (uintptr_t)packed & 63;
+    g->line = packed - g->skip;
+    g->fill = g->skip;
+    g->simd = simd;
+}
+
+/* Writes buf[skip, upto) to memory: upto is a multiple of 64, or the end of the range. */
+static void gather_flush(gather *g, uint64_t upto)
+{
+    uint64_t lines = upto / 64 * 64;
+    uint64_t from = g->skip;
+    if (from > 0 && lines > 0) { /* a first line that is not all ours */
+        memcpy(g->line + from, g->buf + from, 64 - from);
+        from = 64;
+    }
+#if FSD_CPU_HAVE_SSE2
+    if (g->simd) {
+        for (uint64_t i = from; i < lines; i += 16)
+            _mm_stream_si128((__m128i *)(void *)(g->line + i),
+                             _mm_load_si128((const __m128i *)(const void *)(g->buf + i)));
+        from = lines > from ? lines : from;
+    }
+#endif
+    if (from < upto)
+        memcpy(g->line + from, g->buf + from, upto - from);
+    /* Keep the partial last line for the next runs. */
+    uint64_t rest = g->fill - lines;
+    if (lines > 0) {
+        memmove(g->buf, g->buf + lines, rest);
+        g->line += lines;
+        g->fill = rest;
+        g->skip = 0;
+    }
+}
+
+/* Adds n runs of `run` bytes (sources sstep apart) to the stream. */
+static void gather_runs(gather *g, const char *src, int64_t sstep, uint64_t n, uint64_t run)
+{
+    while (n > 0) {
+        uint64_t room = (FSD_CPU_GATHER_BYTES + 64 - g->fill) / run;
+        if (room == 0) { /* a run longer than the buffer: straight through */
+            gather_flush(g, g->fill);
+            fsd_cpu_stream_copy(g->line + g->fill, src, run, g->simd);
+            g->skip = (uintptr_t)(g->line + g->fill + run) & 63;
+            g->line = g->line + g->fill + run - g->skip;
+            g->fill = g->skip;
+            src += sstep;
+            n--;
             continue;
-        uint64_t q = fsd_div64(&p->div[d], idx);
-        uint64_t c = idx - q * p->shape[d];
-        idx = q;
-        soff += (int64_t)c * p->stride[d];
-        pk += c * p->pstride[d];
+        }
+        uint64_t k = room < n ? room : n;
+        copy_rows(g->buf + g->fill, (int64_t)run, src, sstep, k, run);
+        g->fill += k * run;
+        src += (int64_t)k * sstep;
+        n -= k;
+        gather_flush(g, g->fill / 64 * 64);
     }
-    *poff = pk;
-    return soff;
 }
 
-/* Moves n bytes between the strided side and the packed side. */
-static inline void move_bytes(int pack, char *strided, char *packed, uint64_t n)
+static void gather_bytes(gather *g, const char *src, uint64_t len)
 {
-    if (pack)
-        memcpy(packed, strided, n);
-    else
-        memcpy(strided, packed, n);
+    gather_runs(g, src, (int64_t)len, 1, len);
 }
 
-/* RUNS / GENERIC / CONTIG over the plan's packed range: a partial run at either end, and
- * between them whole runs along the innermost outer dim, walked with an odometer. */
-static void copy_runs(const fsd_plan *p)
+static void gather_finish(gather *g)
 {
-    const int pack = p->dir == FSD_DIR_PACK;
+    gather_flush(g, g->fill);
+    fsd_cpu_stream_fence();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* RUNS / GENERIC / CONTIG over the plan's packed range: a partial run at either end, and      */
+/* between them whole runs along the innermost outer dim, walked with an odometer.             */
+
+typedef struct runs_out {
+    int pack;
+    int stream; /* streaming stores, run by run (unpack; pack of aligned long runs)      */
+    int simd;
+    gather *g;  /* pack with streaming stores through the gather buffer                    */
+} runs_out;
+
+/* n whole runs starting at strided address s and packed address q. */
+static void move_runs(const runs_out *o, char *s, int64_t sstep, char *q, uint64_t n, uint64_t run)
+{
+    if (o->g) {
+        gather_runs(o->g, s, sstep, n, run);
+    } else if (o->stream && o->pack) {
+        for (uint64_t i = 0; i < n; i++, s += sstep, q += run)
+            fsd_cpu_stream_copy(q, s, run, o->simd);
+    } else if (o->stream && run >= FSD_CPU_UNPACK_STREAM_MIN_RUN) {
+        for (uint64_t i = 0; i < n; i++, s += sstep, q += run)
+            fsd_cpu_stream_copy(s, q, run, o->simd);
+    } else if (o->pack) {
+        copy_rows(q, (int64_t)run, s, sstep, n, run);
+    } else {
+        copy_rows(s, sstep, q, (int64_t)run, n, run);
+    }
+}
+
+static void copy_runs(const fsd_plan *p, int stream, int simd)
+{
     const int last = p->ndim - 1;
     const uint64_t run = p->run_bytes;
     const uint64_t inner_n = p->ndim > 0 ? p->shape[last] : 1;
     const int64_t inner_stride = p->ndim > 0 ? p->stride[last] : 0;
+    /* Runs spread thinly over the strided side: ordinary stores (see FSD_CPU_STREAM_MAX_SPREAD). */
+    const uint64_t spread = (uint64_t)(inner_stride < 0 ? -inner_stride : inner_stride);
+    if (spread > FSD_CPU_STREAM_MAX_SPREAD * run)
+        stream = 0;
+    gather *g = NULL;
+    gather gbuf;
+    runs_out o = {p->dir == FSD_DIR_PACK, stream, simd, NULL};
+    /* Pack streams long runs straight out when every run (and the range's cut ones) starts
+     * and ends on a 16-byte word of the packed side; anything else goes through the buffer. */
+    if (o.pack && stream &&
+        !(run >= FSD_CPU_PACK_DIRECT_MIN_RUN && run % 16 == 0 && (uintptr_t)p->packed % 16 == 0 &&
+          p->begin % 16 == 0 && p->end % 16 == 0)) {
+        gather_init(&gbuf, p->packed, simd);
+        o.g = g = &gbuf;
+    }
     uint64_t coord[FSD_PLAN_MAX_DIMS];
     /* Coordinates and strided offset of the first run. */
     uint64_t r = p->begin / run, idx = r;
@@ -82,92 +231,85 @@ static void copy_runs(const fsd_plan *p)
             uint64_t row_left = p->ndim > 0 ? inner_n - coord[last] : 1;
             uint64_t fit = (p->end - off) / run;
             n = fit < row_left ? fit : row_left;
-            if (pack)
-                copy_strided(packed, (int64_t)run, p->strided + soff, inner_stride, n, run);
-            else
-                copy_strided(p->strided + soff, inner_stride, packed, (int64_t)run, n, run);
+            move_runs(&o, p->strided + soff, inner_stride, packed, n, run);
             packed += n * run;
             off += n * run;
         } else {
             /* Part of one run: the range starts or ends inside it. */
             uint64_t len = run - in < p->end - off ? run - in : p->end - off;
-            move_bytes(pack, p->strided + soff + in, packed, len);
+            if (g)
+                gather_bytes(g, p->strided + soff + in, len);
+            else if (o.pack)
+                fsd_cpu_memcpy(packed, p->strided + soff + in, len, stream && simd);
+            else
+                memcpy(p->strided + soff + in, packed, len);
             packed += len;
             off += len;
             n = in + len == run;
         }
         if (n == 0 || p->ndim == 0)
             continue;
-        /* Advance the odometer by n runs along the innermost dim (n never passes its end). */
+        /* Advance the odometer by n runs along the innermost dim (n never passes its end).
+         * soff only ever holds offsets of real elements, so no product leaves the tensor's
+         * extent (validated to fit in 63 bits). */
         r += n;
         coord[last] += n;
-        soff += (int64_t)n * inner_stride;
-        for (int d = last; d > 0 && coord[d] == p->shape[d]; d--) {
-            soff -= (int64_t)p->shape[d] * p->stride[d];
+        if (coord[last] < inner_n) {
+            soff += (int64_t)n * inner_stride;
+            continue;
+        }
+        soff -= (int64_t)(coord[last] - n) * inner_stride;
+        coord[last] = 0;
+        for (int d = last - 1; d >= 0; d--) {
+            if (++coord[d] < p->shape[d]) {
+                soff += p->stride[d];
+                break;
+            }
+            soff -= (int64_t)(p->shape[d] - 1) * p->stride[d];
             coord[d] = 0;
-            coord[d - 1]++;
-            soff += p->stride[d - 1];
         }
     }
+    if (g)
+        gather_finish(g);
+    else if (stream)
+        fsd_cpu_stream_fence();
 }
 
-/* TRANSPOSE: square blocks over (tdim, innermost dim) for every batch index; each block row
- * (fixed a) is clipped to the plan's range, whose ends fall between elements. */
-static void copy_transpose(const fsd_plan *p)
+void fsd_cpu_execute_opts(const fsd_plan *p, const fsd_cpu_opts *opts)
 {
-    const int ta = p->tdim, tb = p->ndim - 1;
-    const uint64_t na = p->shape[ta], nb = p->shape[tb];
-    const int64_t sa = p->stride[ta], sb = p->stride[tb]; /* sa == elem_size */
-    const uint64_t pa = p->pstride[ta], e = p->elem_size;  /* packed stride of b is elem_size */
-    const uint64_t batches = p->num_runs / (na * nb);
-    const int pack = p->dir == FSD_DIR_PACK;
-    for (uint64_t bt = 0; bt < batches; bt++) {
-        uint64_t poff;
-        int64_t soff = decompose(p, bt, ta, tb, &poff);
-        /* Skip batches whose packed bytes [poff, poff + span) miss the range. */
-        if (poff >= p->end || poff + (na - 1) * pa + nb * e <= p->begin)
-            continue;
-        for (uint64_t a0 = 0; a0 < na; a0 += FSD_CPU_TILE) {
-            uint64_t a1 = a0 + FSD_CPU_TILE < na ? a0 + FSD_CPU_TILE : na;
-            for (uint64_t b0 = 0; b0 < nb; b0 += FSD_CPU_TILE) {
-                uint64_t b1 = b0 + FSD_CPU_TILE < nb ? b0 + FSD_CPU_TILE : nb;
-                for (uint64_t a = a0; a < a1; a++) {
-                    /* Elements [lo, hi) of this row inside [begin, end). */
-                    uint64_t row = poff + a * pa, lo = b0, hi = b1;
-                    if (row + lo * e < p->begin)
-                        lo = (p->begin - row + e - 1) / e;
-                    if (row + hi * e > p->end)
-                        hi = p->end > row ? (p->end - row) / e : 0;
-                    if (lo >= hi)
-                        continue;
-                    char *s = p->strided + soff + (int64_t)a * sa + (int64_t)lo * sb;
-                    char *q = p->packed + (row + lo * e - p->begin);
-                    if (pack)
-                        copy_strided(q, (int64_t)e, s, sb, hi - lo, e);
-                    else
-                        copy_strided(s, sb, q, (int64_t)e, hi - lo, e);
-                }
-            }
-        }
+    const fsd_cpu_opts dflt = FSD_CPU_OPTS_INIT;
+    if (opts == NULL)
+        opts = &dflt;
+    const int stream = fsd_cpu_streams(opts, p->total_bytes);
+    const int simd = opts->simd;
+    switch (p->path) {
+    case FSD_PATH_EMPTY:
+        break;
+    case FSD_PATH_CONTIG: {
+        char *s = p->strided + p->begin;
+        uint64_t n = p->end - p->begin;
+        if (p->dir == FSD_DIR_PACK)
+            fsd_cpu_memcpy(p->packed, s, n, stream && simd);
+        else
+            fsd_cpu_memcpy(s, p->packed, n, stream && simd);
+        break;
+    }
+    case FSD_PATH_RUNS:
+    case FSD_PATH_GENERIC:
+    case FSD_PATH_TRANSPOSE: {
+        int ta = fsd_cpu_transpose_dim(p);
+        if (ta >= 0)
+            fsd_cpu_copy_transpose(p, ta, simd);
+        else
+            copy_runs(p, stream, simd);
+        break;
+    }
+    default:
+        break;
     }
 }
 
 void fsd_cpu_execute(const fsd_plan *p)
 {
-    switch (p->path) {
-    case FSD_PATH_EMPTY:
-        break;
-    case FSD_PATH_CONTIG:
-        move_bytes(p->dir == FSD_DIR_PACK, p->strided + p->begin, p->packed, p->end - p->begin);
-        break;
-    case FSD_PATH_RUNS:
-    case FSD_PATH_GENERIC:
-        copy_runs(p);
-        break;
-    case FSD_PATH_TRANSPOSE:
-        copy_transpose(p);
-        break;
-    default:
-        break;
-    }
+    fsd_cpu_execute_opts(p, NULL);
 }
