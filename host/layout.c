@@ -141,14 +141,16 @@ fsd_status fsd_layout_check_unaliased(const fsd_layout *l, const char *what)
     }
     qsort(dims, (size_t)l->ndim, sizeof dims[0], by_abs_stride);
     /* Elements occupy elem_size bytes: the innermost dimension must step past one element,
-     * each further one past the whole span of the smaller ones. Spans fit (checked). */
-    int64_t span = (int64_t)l->elem_size;
+     * each further one past the whole span of the smaller ones. Each dim's span fits in 63
+     * bits (checked); their sum may not, and then saturates: no stride can step past it. */
+    uint64_t span = l->elem_size;
     for (int d = 0; d < l->ndim; d++) {
-        if (dims[d][0] < span)
+        if ((uint64_t)dims[d][0] < span)
             return fsd_fail(FSD_ERROR_ALIASING, "%s: a stride of %lld bytes does not step past the "
-                            "%lld bytes spanned by the smaller strides", what,
-                            (long long)dims[d][0], (long long)span);
-        span += dims[d][0] * (dims[d][1] - 1);
+                            "%llu bytes spanned by the smaller strides", what,
+                            (long long)dims[d][0], (unsigned long long)span);
+        if (__builtin_add_overflow(span, (uint64_t)(dims[d][0] * (dims[d][1] - 1)), &span))
+            span = UINT64_MAX;
     }
     return FSD_SUCCESS;
 }
