@@ -157,8 +157,12 @@ void fsd_context_destroy(fsd_context *ctx)
 {
     if (ctx == NULL)
         return;
-    int prev;
-    if (ctx->device >= 0 && fsd_context_enter(ctx, &prev) == FSD_SUCCESS) {
+    int prev = ctx->device;
+    if (ctx->device >= 0) {
+        if (fsd_context_enter(ctx, &prev) != FSD_SUCCESS) {
+            prev = ctx->device; /* unknown: free on the context's device, restore nothing */
+            (void)cudaSetDevice(ctx->device);
+        }
         if (ctx->pack_stream)
             (void)cudaStreamSynchronize(ctx->pack_stream);
         if (ctx->copy_stream)

@@ -145,8 +145,12 @@ fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *l, void *host_d
     if (e == cudaSuccess)
         e = join_back(ctx, stream);
     FSD_RANGE_POP();
-    if (e != cudaSuccess)
+    if (e != cudaSuccess) {
+        /* Nothing this call enqueued may run on after it returns an error. */
+        (void)cudaStreamSynchronize(ctx->pack_stream);
+        (void)cudaStreamSynchronize(ctx->copy_stream);
         st = fsd_cuda_failure(e, "fsd_pack_to_host");
+    }
     fsd_context_leave(ctx, prev);
     return st;
 }
@@ -222,8 +226,12 @@ fsd_status fsd_transfer_unpack(fsd_context *ctx, const fsd_layout *l, const void
     if (e == cudaSuccess)
         e = join_back(ctx, stream);
     FSD_RANGE_POP();
-    if (e != cudaSuccess)
+    if (e != cudaSuccess) {
+        /* Nothing this call enqueued may run on after it returns an error. */
+        (void)cudaStreamSynchronize(ctx->pack_stream);
+        (void)cudaStreamSynchronize(ctx->copy_stream);
         st = fsd_cuda_failure(e, "fsd_unpack_from_host");
+    }
     fsd_context_leave(ctx, prev);
     return st;
 }

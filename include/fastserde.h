@@ -21,7 +21,10 @@
  *     stream. It is ignored for host tensors. For CUDA tensors the work is enqueued on it and
  *     the call returns without waiting: no host synchronisation, no allocation, so the calls
  *     can be captured in a CUDA graph. The current CUDA device is saved and restored.
- *  5. On any error nothing is written to any output buffer or tensor.
+ *  5. On any error found by checking the arguments (every status but FSD_ERROR_CUDA and
+ *     FSD_ERROR_OUT_OF_MEMORY from the GPU), nothing is written to any output buffer or
+ *     tensor. When a CUDA call fails partway through a round trip, part of the output may have
+ *     been written, but nothing the call enqueued still runs when it returns.
  *  6. Thread safety: every function here keeps no shared state and may be called from any
  *     number of threads at once, provided that no two calls write the same memory.
  *  7. fastserde never prints.
@@ -227,7 +230,7 @@ typedef struct fsd_context_usage {
  *         FSD_ERROR_INVALID_ARGUMENT  ctx NULL; config with a wrong size, magic or version, a
  *                                     chunk size that is not a multiple of 4096, chunks out of
  *                                     2..64, negative cpu_threads, only one of the hooks set,
- *                                     or a device that does not exist;
+ *                                     or (when there is a GPU) a device that does not exist;
  *         FSD_ERROR_OUT_OF_MEMORY     an allocation failed (everything made so far is freed);
  *         FSD_ERROR_CUDA              a stream or event could not be made.
  * Thread-safe.
