@@ -13,22 +13,31 @@
 #include "error.h"
 #include "layout.h"
 
-/* A new buffer for fsd_to_bytes. Large ones come fresh from the kernel (glibc maps them), so
- * their first write faults every page in: asking for transparent huge pages (where the system
- * allows them on request) makes that 512 times fewer faults. malloc, not the context's hooks:
- * fsd_bytes_free has no context. */
-static void *alloc_bytes(size_t n)
+/* Large new buffers come fresh from the kernel (glibc maps them), so their first write faults
+ * every page in: asking for transparent huge pages (where the system grants them on request)
+ * makes that 512 times fewer faults. Advice only; nothing changes where it is refused. */
+static void advise_huge_pages(void *p, size_t n)
 {
-    void *p = malloc(n);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     const uintptr_t huge = (uintptr_t)2 << 20;
     if (p != NULL && n >= 2 * huge) {
         uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1);
         uintptr_t last = ((uintptr_t)p + n) & ~(huge - 1);
         if (last > first)
-            (void)madvise((void *)first, last - first, MADV_HUGEPAGE); /* advice only */
+            (void)madvise((void *)first, last - first, MADV_HUGEPAGE);
     }
+#else
+    (void)p;
+    (void)n;
 #endif
+}
+
+/* A new buffer for fsd_to_bytes: malloc, not the context's hooks (fsd_bytes_free has no
+ * context). */
+static void *alloc_bytes(size_t n)
+{
+    void *p = malloc(n);
+    advise_huge_pages(p, n);
     return p;
 }
 
@@ -102,6 +111,8 @@ static fsd_status alloc_data(fsd_context *ctx, owned_tensor *o, size_t n)
     size_t want = n ? n : 1; /* a valid pointer even for no elements */
     if (!o->on_device) {
         o->managed.dl_tensor.data = fsd_alloc_host(&ctx->alloc, want);
+        if (ctx->alloc.hooks.alloc == NULL) /* the caller's hooks place their memory themselves */
+            advise_huge_pages(o->managed.dl_tensor.data, want);
     } else {
         int prev;
         fsd_status st = fsd_context_enter(ctx, &prev);
