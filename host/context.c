@@ -3,35 +3,20 @@
 #include <unistd.h>
 
 #include "context.h"
+#include "device.h"
 #include "error.h"
 #include "nvtx.h"
 
 #define FSD_MAX_THREADS 64
 
-fsd_status fsd_cuda_failure(cudaError_t e, const char *call)
-{
-    (void)cudaGetLastError();
-    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
-        return fsd_fail(FSD_ERROR_NO_GPU, "%s: %s", call, cudaGetErrorString(e));
-    if (e == cudaErrorMemoryAllocation)
-        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "%s: %s", call, cudaGetErrorString(e));
-    return fsd_fail(FSD_ERROR_CUDA, "%s: %s (%d)", call, cudaGetErrorString(e), (int)e);
-}
-
 fsd_status fsd_context_enter(const fsd_context *ctx, int *prev)
 {
-    cudaError_t e = cudaGetDevice(prev);
-    if (e != cudaSuccess)
-        return fsd_cuda_failure(e, "cudaGetDevice");
-    if (*prev != ctx->device && (e = cudaSetDevice(ctx->device)) != cudaSuccess)
-        return fsd_cuda_failure(e, "cudaSetDevice");
-    return FSD_SUCCESS;
+    return fsd_device_enter(ctx->device, prev);
 }
 
 void fsd_context_leave(const fsd_context *ctx, int prev)
 {
-    if (prev != ctx->device)
-        (void)cudaSetDevice(prev);
+    fsd_device_leave(ctx->device, prev);
 }
 
 static fsd_status check_config(const fsd_context_config *c)

@@ -36,7 +36,4 @@ fsd_status fsd_context_enter(const fsd_context *ctx, int *prev);
 /* Restores the caller's device saved by fsd_context_enter. */
 void fsd_context_leave(const fsd_context *ctx, int prev);
 
-/* A failed CUDA call as a status (the sticky error cleared, the call named in the message). */
-fsd_status fsd_cuda_failure(cudaError_t e, const char *call);
-
 #endif

@@ -50,3 +50,13 @@ const char *fsd_status_string(fsd_status s)
     }
     return "FSD_ERROR_UNKNOWN: not a fastserde status";
 }
+
+fsd_status fsd_cuda_failure(cudaError_t e, const char *call)
+{
+    (void)cudaGetLastError();
+    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
+        return fsd_fail(FSD_ERROR_NO_GPU, "%s: %s", call, cudaGetErrorString(e));
+    if (e == cudaErrorMemoryAllocation)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "%s: %s", call, cudaGetErrorString(e));
+    return fsd_fail(FSD_ERROR_CUDA, "%s: %s (%d)", call, cudaGetErrorString(e), (int)e);
+}

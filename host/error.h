@@ -19,4 +19,8 @@ fsd_status fsd_fail(fsd_status s, const char *fmt, ...) FSD_PRINTF(2, 3);
 /* Clears this thread's message (called when a public call succeeds). */
 void fsd_clear_error(void);
 
+/* A failed CUDA runtime call as a status: FSD_ERROR_NO_GPU, FSD_ERROR_OUT_OF_MEMORY or
+ * FSD_ERROR_CUDA, with the call named in the message; the sticky error is cleared. */
+fsd_status fsd_cuda_failure(cudaError_t e, const char *call);
+
 #endif

@@ -119,42 +119,6 @@ static cudaError_t pack_chunks(fsd_context *ctx, const fsd_layout *l, char *host
     return e;
 }
 
-fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *l, void *host_dst, cudaStream_t stream)
-{
-    int prev;
-    fsd_status st = fsd_context_enter(ctx, &prev);
-    if (st != FSD_SUCCESS)
-        return st;
-    const host_kind kind = host_kind_of(host_dst);
-    if (kind == NOT_HOST) {
-        fsd_context_leave(ctx, prev);
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "host_dst is device memory, not host memory");
-    }
-    fsd_plan whole;
-    fsd_plan_build(l, host_dst, FSD_DIR_PACK, 0, &whole);
-    const int contig = whole.path == FSD_PATH_CONTIG;
-    const int direct = kind == HOST_PINNED;
-    FSD_RANGE_PUSH(FSD_NVTX_PACK, l->total_bytes);
-    cudaError_t e = join_after(ctx, stream);
-    if (e == cudaSuccess) {
-        if (contig && direct) /* one DMA, no staging */
-            e = cudaMemcpyAsync(host_dst, l->base, l->total_bytes, cudaMemcpyDeviceToHost, ctx->copy_stream);
-        else
-            e = pack_chunks(ctx, l, host_dst, contig, direct);
-    }
-    if (e == cudaSuccess)
-        e = join_back(ctx, stream);
-    FSD_RANGE_POP();
-    if (e != cudaSuccess) {
-        /* Nothing this call enqueued may run on after it returns an error. */
-        (void)cudaStreamSynchronize(ctx->pack_stream);
-        (void)cudaStreamSynchronize(ctx->copy_stream);
-        st = fsd_cuda_failure(e, "fsd_pack_to_host");
-    }
-    fsd_context_leave(ctx, prev);
-    return st;
-}
-
 static cudaError_t unpack_chunks(fsd_context *ctx, const fsd_layout *l, const char *host_src,
                                  int contig, int direct)
 {
@@ -199,39 +163,55 @@ static cudaError_t unpack_chunks(fsd_context *ctx, const fsd_layout *l, const ch
     return e;
 }
 
-fsd_status fsd_transfer_unpack(fsd_context *ctx, const fsd_layout *l, const void *host_src,
-                               cudaStream_t stream)
+/* The calls' common frame: the context's device, the kind of host buffer, the caller's stream
+ * joined at both ends, and on an error both streams drained, so that nothing the call
+ * enqueued runs on after it returns. */
+static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cudaStream_t stream,
+                           fsd_direction dir)
 {
+    const int pack = dir == FSD_DIR_PACK;
     int prev;
     fsd_status st = fsd_context_enter(ctx, &prev);
     if (st != FSD_SUCCESS)
         return st;
-    const host_kind kind = host_kind_of(host_src);
+    const host_kind kind = host_kind_of(host);
     if (kind == NOT_HOST) {
         fsd_context_leave(ctx, prev);
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "host_src is device memory, not host memory");
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s is device memory, not host memory",
+                        pack ? "host_dst" : "host_src");
     }
     fsd_plan whole;
-    fsd_plan_build(l, (void *)host_src, FSD_DIR_UNPACK, 0, &whole);
+    fsd_plan_build(l, host, dir, 0, &whole);
     const int contig = whole.path == FSD_PATH_CONTIG;
     const int direct = kind == HOST_PINNED;
-    FSD_RANGE_PUSH(FSD_NVTX_UNPACK, l->total_bytes);
+    FSD_RANGE_PUSH(pack ? FSD_NVTX_PACK : FSD_NVTX_UNPACK, l->total_bytes);
     cudaError_t e = join_after(ctx, stream);
     if (e == cudaSuccess) {
-        if (contig && direct)
-            e = cudaMemcpyAsync(l->base, host_src, l->total_bytes, cudaMemcpyHostToDevice, ctx->copy_stream);
+        if (contig && direct) /* one DMA, no staging */
+            e = pack ? cudaMemcpyAsync(host, l->base, l->total_bytes, cudaMemcpyDeviceToHost, ctx->copy_stream)
+                     : cudaMemcpyAsync(l->base, host, l->total_bytes, cudaMemcpyHostToDevice, ctx->copy_stream);
         else
-            e = unpack_chunks(ctx, l, host_src, contig, direct);
+            e = pack ? pack_chunks(ctx, l, host, contig, direct) : unpack_chunks(ctx, l, host, contig, direct);
     }
     if (e == cudaSuccess)
         e = join_back(ctx, stream);
     FSD_RANGE_POP();
     if (e != cudaSuccess) {
-        /* Nothing this call enqueued may run on after it returns an error. */
         (void)cudaStreamSynchronize(ctx->pack_stream);
         (void)cudaStreamSynchronize(ctx->copy_stream);
-        st = fsd_cuda_failure(e, "fsd_unpack_from_host");
+        st = fsd_cuda_failure(e, pack ? "fsd_pack_to_host" : "fsd_unpack_from_host");
     }
     fsd_context_leave(ctx, prev);
     return st;
+}
+
+fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *l, void *host_dst, cudaStream_t stream)
+{
+    return transfer(ctx, l, host_dst, stream, FSD_DIR_PACK);
+}
+
+fsd_status fsd_transfer_unpack(fsd_context *ctx, const fsd_layout *l, const void *host_src,
+                               cudaStream_t stream)
+{
+    return transfer(ctx, l, (char *)host_src, stream, FSD_DIR_UNPACK);
 }
