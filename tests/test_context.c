@@ -43,19 +43,7 @@ static uint64_t g_seed;
 static long g_cases;
 static int g_gpu;
 
-static void expect_status(fsd_status got, fsd_status want, const char *expr, int line)
-{
-    char msg[512];
-    size_t len = fsd_last_error(msg, sizeof msg);
-    if (got != want)
-        fail_msg("line %d: %s\n  expected %s\n  got      %s\n  fsd_last_error: \"%s\"", line,
-                 expr, fsd_status_string(want), fsd_status_string(got), msg);
-    if (want != FSD_SUCCESS && len == 0)
-        fail_msg("line %d: %s failed but fsd_last_error is empty", line, expr);
-    if (want == FSD_SUCCESS && len != 0)
-        fail_msg("line %d: %s succeeded but fsd_last_error is \"%s\"", line, expr, msg);
-}
-#define EXPECT(call, want) expect_status((call), (want), #call, __LINE__)
+#include "fsdt_expect.h"
 
 /* Allocation hooks that count, every kind (pinned and device ones only matter with a GPU). */
 #define MAX_LIVE 4096

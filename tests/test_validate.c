@@ -28,19 +28,7 @@
 #define STORE_FILL 0x3C
 #define DST_FILL 0xE7
 
-static void expect_status(fsd_status got, fsd_status want, const char *expr, int line)
-{
-    char msg[512];
-    size_t len = fsd_last_error(msg, sizeof msg);
-    if (got != want)
-        fail_msg("line %d: %s\n  expected %s\n  got      %s\n  fsd_last_error: \"%s\"", line,
-                 expr, fsd_status_string(want), fsd_status_string(got), msg);
-    if (want != FSD_SUCCESS && len == 0)
-        fail_msg("line %d: %s failed but fsd_last_error is empty", line, expr);
-    if (want == FSD_SUCCESS && len != 0)
-        fail_msg("line %d: %s succeeded but fsd_last_error is \"%s\"", line, expr, msg);
-}
-#define EXPECT(call, want) expect_status((call), (want), #call, __LINE__)
+#include "fsdt_expect.h"
 
 /* Buffers shared by the tests, refilled by fresh() and compared by untouched(). */
 static unsigned char *g_store, *g_dst;

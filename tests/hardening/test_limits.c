@@ -63,17 +63,7 @@ static void untouched_(int line)
 }
 #define UNTOUCHED() untouched_(__LINE__)
 
-static void expect_status(fsd_status got, fsd_status want, const char *expr, int line)
-{
-    char msg[512];
-    size_t len = fsd_last_error(msg, sizeof msg);
-    if (got != want)
-        fail_msg("line %d: %s\n  expected %s\n  got      %s\n  fsd_last_error: \"%s\"", line, expr,
-                 fsd_status_string(want), fsd_status_string(got), msg);
-    if (want != FSD_SUCCESS && len == 0)
-        fail_msg("line %d: %s failed without a message in fsd_last_error", line, expr);
-}
-#define EXPECT(call, want) expect_status((call), (want), #call, __LINE__)
+#include "fsdt_expect.h"
 
 static DLTensor tensor(int ndim, int64_t *shape, int64_t *strides, int bits, int lanes)
 {
@@ -99,15 +89,15 @@ static void reject_all_(const DLTensor *t, fsd_status want, int line)
     fresh();
     fsd_status st = fsd_packed_size(t, &n);
     if (want != FSD_ERROR_OVERFLOW || st != FSD_SUCCESS) /* OVERFLOW may be from strides only */
-        expect_status(st, want, "fsd_packed_size", line);
+        fsdt_expect_status(st, want, "fsd_packed_size", line);
     if (st != FSD_SUCCESS && n != 777)
         fail_msg("line %d: fsd_packed_size failed but wrote *nbytes", line);
-    expect_status(fsd_pack(t, g_buf, BUF, NULL), want, "fsd_pack", line);
+    fsdt_expect_status(fsd_pack(t, g_buf, BUF, NULL), want, "fsd_pack", line);
     untouched_(line);
     st = fsd_unpack(g_buf, BUF, t, NULL);
     if (st == FSD_ERROR_SIZE_MISMATCH || st == FSD_ERROR_ALIASING)
         st = want; /* accepted outcomes for unpack too: both refuse before writing */
-    expect_status(st, want, "fsd_unpack", line);
+    fsdt_expect_status(st, want, "fsd_unpack", line);
     untouched_(line);
 }
 #define REJECT_ALL(t, want) reject_all_(&(t), (want), __LINE__)
@@ -496,9 +486,9 @@ static DLTensor fake(uintptr_t data, int ndim, int64_t *shape, int64_t *strides,
 static void sizes0_(const DLTensor *t, fsd_status want, int line)
 {
     fresh();
-    expect_status(fsd_pack(t, g_buf, 0, NULL), want, "fsd_pack(dst_size 0)", line);
+    fsdt_expect_status(fsd_pack(t, g_buf, 0, NULL), want, "fsd_pack(dst_size 0)", line);
     untouched_(line);
-    expect_status(fsd_unpack(g_buf, 0, t, NULL), want, "fsd_unpack(src_size 0)", line);
+    fsdt_expect_status(fsd_unpack(g_buf, 0, t, NULL), want, "fsd_unpack(src_size 0)", line);
     untouched_(line);
 }
 #define SIZES0(t, want) sizes0_(&(t), (want), __LINE__)
