@@ -13,11 +13,13 @@
 #ifndef FSD_CPU_PACK_DIRECT_MIN_RUN
 #define FSD_CPU_PACK_DIRECT_MIN_RUN 64
 #endif
-/* Unpack streams runs from this length on. Shorter runs, with gaps between them, leave lines
- * partly written, which the write-combining buffers pay for dearly (0.1 x memcpy for runs of
- * 100 and 200 bytes, 0.85 x ordinary stores for 256 bytes; 3 x for 2 KiB). */
+/* Unpack streams runs from this length on (only their whole lines: fsd_cpu_stream_copy).
+ * Streaming 16-byte words of partial lines had cost 0.1 x memcpy for runs of 100-200 bytes;
+ * with whole lines only, the KV cache's every-other-head unpack (256-byte runs 512 bytes
+ * apart, 32 and 80 MiB) went from 0.51-0.71 x to 0.62-1.11 x memcpy, the same runs of
+ * fastserde-bench, A/B builds interleaved. */
 #ifndef FSD_CPU_UNPACK_STREAM_MIN_RUN
-#define FSD_CPU_UNPACK_STREAM_MIN_RUN 1024
+#define FSD_CPU_UNPACK_STREAM_MIN_RUN 256
 #endif
 /* Streaming only while consecutive runs are at most this many run lengths apart on the strided
  * side. Thinner runs are read (pack) in scattered pieces, and then streaming stores measured

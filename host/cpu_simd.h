@@ -109,17 +109,18 @@ FSD_CPU_INLINE void fsd_cpu_stream_fence(void)
 }
 
 /*
- * Copies n bytes to d with streaming stores for every 16-byte word of d that lies inside
- * [d, d + n) and ordinary stores for the partial words at either end. Loads may be unaligned.
- * Without SSE2 (or simd 0) a plain memcpy. The caller fences (fsd_cpu_stream_fence) before it
- * returns to code that publishes the bytes.
+ * Copies n bytes to d with streaming stores for every whole 64-byte line of d inside
+ * [d, d + n), and ordinary stores for the partial lines at either end (a streamed partial line
+ * costs the write-combining buffer a read of the rest). Loads may be unaligned. Without SSE2
+ * (or simd 0), or with no whole line to stream, a plain memcpy. The caller fences
+ * (fsd_cpu_stream_fence) before it returns to code that publishes the bytes.
  */
 FSD_CPU_INLINE void fsd_cpu_stream_copy(char *d, const char *s, uint64_t n, int simd)
 {
 #if FSD_CPU_HAVE_SSE2
-    if (simd && n >= 32) {
-        uint64_t head = (uint64_t)(-(uintptr_t)d & 15);
-        fsd_cpu_copy_upto16(d, s, head);
+    if (simd && n >= 128) {
+        uint64_t head = (uint64_t)(-(uintptr_t)d & 63);
+        fsd_cpu_copy_any(d, s, head);
         d += head;
         s += head;
         n -= head;
@@ -134,9 +135,7 @@ FSD_CPU_INLINE void fsd_cpu_stream_copy(char *d, const char *s, uint64_t n, int 
             _mm_stream_si128((__m128i *)(d + i + 32), c);
             _mm_stream_si128((__m128i *)(d + i + 48), e);
         }
-        for (; i + 16 <= n; i += 16)
-            _mm_stream_si128((__m128i *)(d + i), _mm_loadu_si128((const __m128i *)(s + i)));
-        fsd_cpu_copy_upto16(d + i, s + i, n - i);
+        fsd_cpu_copy_any(d + i, s + i, n - i);
         return;
     }
 #endif
