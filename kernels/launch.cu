@@ -30,7 +30,6 @@ static void launch_runs(const fsd_plan &p, cudaStream_t s)
 {
     const dim3 grid(p.grid), block(p.block);
     switch (p.path == FSD_PATH_GENERIC ? -1 : p.ndim) {
-    case 0: fsd_runs_kernel<0, I><<<grid, block, 0, s>>>(p); break;
     case 1: fsd_runs_kernel<1, I><<<grid, block, 0, s>>>(p); break;
     case 2: fsd_runs_kernel<2, I><<<grid, block, 0, s>>>(p); break;
     case 3: fsd_runs_kernel<3, I><<<grid, block, 0, s>>>(p); break;

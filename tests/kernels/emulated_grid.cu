@@ -16,8 +16,10 @@ static void emulate_runs(const fsd_plan &p)
 template <typename I>
 static void emulate_runs_rank(const fsd_plan &p)
 {
-    /* The same choice as launch.cu: unrolled ranks for RUNS (and 0 for CONTIG's kernel
-     * form), the run-time loop for GENERIC. */
+    /* The same choice as launch.cu: unrolled ranks for RUNS, the run-time loop for GENERIC.
+     * A CONTIG plan (no outer dim) runs the step function with NDIM 0: on the GPU that copy is
+     * cudaMemcpyAsync, so this checks the step function's own handling of a single run (the
+     * form every range of a contiguous tensor would take in the kernel). */
     switch (p.path == FSD_PATH_GENERIC ? -1 : p.ndim) {
     case 0: emulate_runs<0, I>(p); break;
     case 1: emulate_runs<1, I>(p); break;
