@@ -25,8 +25,11 @@
  *     FSD_ERROR_OUT_OF_MEMORY from the GPU), nothing is written to any output buffer or
  *     tensor. When a CUDA call fails partway through a round trip, part of the output may have
  *     been written, but nothing the call enqueued still runs when it returns.
- *  6. Thread safety: every function here keeps no shared state and may be called from any
- *     number of threads at once, provided that no two calls write the same memory.
+ *  6. Thread safety: the functions without a context (fsd_packed_size, fsd_pack, fsd_unpack,
+ *     fsd_status_string, fsd_last_error, fsd_version, fsd_bytes_free) keep no shared state
+ *     and may be called from any number of threads at once, provided that no two calls write
+ *     the same memory (the current CUDA device they save and restore is per thread). A context
+ *     is used by one thread at a time; each context function states its rule.
  *  7. fastserde never prints.
  */
 #ifndef FASTSERDE_H
@@ -242,7 +245,8 @@ FSD_API fsd_status fsd_context_create(fsd_context **ctx, const fsd_context_confi
 FSD_API void fsd_context_destroy(fsd_context *ctx);
 
 /* fsd_context_memory: what `ctx` holds; it does not grow after creation.
- * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT when ctx or usage is NULL. */
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT when ctx or usage is NULL.
+ * Reads only what creation wrote: may be called from any thread. */
 FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage *usage);
 
 /*
@@ -278,6 +282,7 @@ FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void 
  *    pinned host_src is read by DMA directly and must stay unchanged until `stream` reaches
  *    the point of the call.
  * @return as fsd_pack_to_host, with fsd_unpack's size and aliasing checks.
+ * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */
 FSD_API fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src,
                                         size_t host_src_size, const DLTensor *dst,
@@ -291,10 +296,11 @@ FSD_API fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src,
  * @param size   out: its size in bytes.
  * @return FSD_SUCCESS; the codes of fsd_pack_to_host; FSD_ERROR_OUT_OF_MEMORY. On error
  *         *bytes is NULL and *size 0.
+ * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */
 FSD_API fsd_status fsd_to_bytes(fsd_context *ctx, const DLTensor *src, void **bytes, size_t *size);
 
-/* fsd_bytes_free: frees a buffer from fsd_to_bytes; NULL is fine. */
+/* fsd_bytes_free: frees a buffer from fsd_to_bytes; NULL is fine. Thread-safe (no context). */
 FSD_API void fsd_bytes_free(void *bytes);
 
 /*
@@ -309,6 +315,8 @@ FSD_API void fsd_bytes_free(void *bytes);
  *         FSD_ERROR_UNSUPPORTED       another device type, or a sub-byte dtype;
  *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA, FSD_ERROR_OUT_OF_MEMORY.
  *         On error *out is NULL.
+ * Not thread-safe on one context (one thread at a time); different contexts are independent.
+ * The returned tensor's deleter may run on any thread, after the context is destroyed too.
  */
 FSD_API fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size,
                                   DLDataType dtype, DLDevice device, DLManagedTensor **out);
