@@ -104,6 +104,12 @@ void fsdt_guarded_free(unsigned char *p);
 /* Index of the first byte where a and b differ, or -1 when the n bytes are equal. */
 long fsdt_first_diff(const unsigned char *a, const unsigned char *b, size_t n);
 
+/* 1 when the n bytes at p all equal v. */
+int fsdt_all_equal(const unsigned char *p, size_t n, unsigned char v);
+
+/* Threads of this process (Threads: in /proc/self/status), -1 when unknown. */
+long fsdt_process_threads(void);
+
 /* Deterministic PRNG (splitmix64), exposed for tests that draw their own values. */
 typedef struct fsdt_rng {
     uint64_t s;

@@ -166,3 +166,25 @@ long fsdt_first_diff(const unsigned char *a, const unsigned char *b, size_t n)
             return (long)i;
     return -1;
 }
+
+int fsdt_all_equal(const unsigned char *p, size_t n, unsigned char v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v)
+            return 0;
+    return 1;
+}
+
+long fsdt_process_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0)
+            n = strtol(line + 8, NULL, 10);
+    fclose(f);
+    return n;
+}

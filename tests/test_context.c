@@ -110,29 +110,6 @@ static fsd_context_config counting_config(counter *c, int threads)
     return cfg;
 }
 
-/* Threads of this process (/proc/self/status), -1 when unknown. */
-static long process_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    long n = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Threads:", 8) == 0)
-            n = strtol(line + 8, NULL, 10);
-    fclose(f);
-    return n;
-}
-
-static int all_fill(const unsigned char *p, size_t n, unsigned char v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return 0;
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 
 static void test_create_defaults(void **state)
@@ -282,7 +259,7 @@ static void host_case(report *rep, fsd_context *ctx, int threads, const fsdt_cas
     else if ((d = fsdt_first_diff(dst, ref, packed)) >= 0)
         fail_case(rep, c, threads, "fsd_pack_to_host: byte %ld is 0x%02x, reference 0x%02x", d,
                   dst[d], ref[d]);
-    if (!all_fill(dst + packed, extra, FILL) || !fsdt_guards_intact(dst, packed + extra))
+    if (!fsdt_all_equal(dst + packed, extra, FILL) || !fsdt_guards_intact(dst, packed + extra))
         fail_case(rep, c, threads, "fsd_pack_to_host: wrote outside the packed bytes");
 
     /* unpack random bytes into a copy of the storage */
@@ -414,7 +391,7 @@ static void test_cuda_tensor_without_gpu(void **state)
     EXPECT(fsd_unpack_from_host(ctx, buf, 128, &t, NULL), FSD_ERROR_NO_GPU);
     t.device.device_type = kDLCUDAManaged;
     EXPECT(fsd_pack_to_host(ctx, &t, buf, sizeof buf, NULL), FSD_ERROR_NO_GPU);
-    assert_true(all_fill(buf, sizeof buf, FILL));
+    assert_true(fsdt_all_equal(buf, sizeof buf, FILL));
     for (size_t i = 0; i < sizeof store; i++)
         assert_int_equal(store[i], 1);
     fsd_context_destroy(ctx);
@@ -460,15 +437,15 @@ static void test_bad_inputs(void **state)
     bad = t;
     bad.data = NULL;
     EXPECT(fsd_pack_to_host(ctx, &bad, buf, 256, NULL), FSD_ERROR_INVALID_ARGUMENT);
-    assert_true(all_fill(buf, 512, FILL));
+    assert_true(fsdt_all_equal(buf, 512, FILL));
     assert_true(fsdt_guards_intact(buf, 512));
     for (int i = 0; i < 512; i++)
         assert_int_equal(store[i], 3);
     assert_true(fsdt_guards_intact(store, 512));
     /* and the context still works */
     EXPECT(fsd_pack_to_host(ctx, &t, buf, 256, NULL), FSD_SUCCESS);
-    assert_true(all_fill(buf, 256, 3));
-    assert_true(all_fill(buf + 256, 256, FILL));
+    assert_true(fsdt_all_equal(buf, 256, 3));
+    assert_true(fsdt_all_equal(buf + 256, 256, FILL));
     fsdt_guarded_free(buf);
     fsdt_guarded_free(store);
     fsd_context_destroy(ctx);
@@ -478,7 +455,7 @@ static void test_bad_inputs(void **state)
 static void test_create_destroy_cycles(void **state)
 {
     (void)state;
-    long threads0 = process_threads();
+    long threads0 = fsdt_process_threads();
     static counter cnt;
     memset(&cnt, 0, sizeof cnt);
     unsigned char src[4096], dst[4096];
@@ -501,7 +478,7 @@ static void test_create_destroy_cycles(void **state)
     }
     assert_true(cnt.total >= 200);
     if (threads0 > 0)
-        assert_int_equal(process_threads(), threads0);
+        assert_int_equal(fsdt_process_threads(), threads0);
 }
 
 /* A 1 GiB host round trip: no allocation during the calls, fsd_context_memory unchanged. */

@@ -29,6 +29,7 @@
 #include <cuda_runtime_api.h>
 
 #include "fastserde.h"
+#include "fsd_cases.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* pthread_create, interposed                                                                  */
@@ -45,20 +46,6 @@ int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *
     if (g_thread_fail_at > 0 && g_thread_calls == g_thread_fail_at)
         return 11; /* EAGAIN */
     return real(th, attr, fn, arg);
-}
-
-static long process_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    long n = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Threads:", 8) == 0)
-            n = strtol(line + 8, NULL, 10);
-    fclose(f);
-    return n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -202,7 +189,7 @@ static void test_every_allocation_fails(void **state)
 static void test_every_thread_fails(void **state)
 {
     (void)state;
-    const long threads0 = process_threads();
+    const long threads0 = fsdt_process_threads();
     for (int threads = 2; threads <= 4; threads++) {
         for (int n = 1; n < threads; n++) { /* the caller is one of `threads` */
             const char *where;
@@ -218,7 +205,7 @@ static void test_every_thread_fails(void **state)
             assert_int_equal(g_thread_calls, n); /* no more attempts after the failure */
             assert_int_equal(g_f.live, 0);
             if (threads0 > 0)
-                assert_int_equal(process_threads(), threads0); /* the started ones joined */
+                assert_int_equal(fsdt_process_threads(), threads0); /* the started ones joined */
         }
     }
 }

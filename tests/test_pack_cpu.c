@@ -65,15 +65,6 @@ static void case_rng(fsdt_rng *r, const fsdt_case *c, uint64_t salt)
     fsdt_rng_init(r, c->seed ^ salt, (uint64_t)c->index);
 }
 
-/* 1 when the n bytes at p all equal `fill`. */
-static int all_fill(const unsigned char *p, size_t n, unsigned char fill)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != fill)
-            return 0;
-    return 1;
-}
-
 /* The case's view over another copy of its storage. */
 static DLTensor view_over(const fsdt_case *c, unsigned char *storage)
 {
@@ -118,7 +109,7 @@ static void pack_one(report *rep, const fsdt_case *c)
     else if ((d = fsdt_first_diff(dst, ref, packed)) >= 0)
         fail_case(rep, c, "fsd_pack: packed byte %ld is 0x%02x, reference 0x%02x (element %zu)",
                   d, dst[d], ref[d], (size_t)d / c->elem_size);
-    else if (!all_fill(buf, shift, FILL) || !all_fill(dst + packed, extra, FILL))
+    else if (!fsdt_all_equal(buf, shift, FILL) || !fsdt_all_equal(dst + packed, extra, FILL))
         fail_case(rep, c, "fsd_pack: wrote outside the packed size (dst_size %zu, packed %zu)",
                   packed + extra, packed);
     if (!fsdt_guards_intact(buf, total))
@@ -133,7 +124,7 @@ static void pack_one(report *rep, const fsdt_case *c)
         if (st != FSD_ERROR_SIZE_MISMATCH)
             fail_case(rep, c, "fsd_pack with dst_size %zu < %zu: expected "
                       "FSD_ERROR_SIZE_MISMATCH, got %s", packed - 1, packed, st_name(st));
-        if (!all_fill(buf, total, FILL) || !fsdt_guards_intact(buf, total))
+        if (!fsdt_all_equal(buf, total, FILL) || !fsdt_guards_intact(buf, total))
             fail_case(rep, c, "fsd_pack with a too small dst wrote to it");
     }
     free(orig);

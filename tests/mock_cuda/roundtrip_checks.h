@@ -249,14 +249,6 @@ static DLTensor device_view(const fsdt_case *c, const dbuf *d, int device_id)
     return t;
 }
 
-static int all_fill(const unsigned char *p, size_t n, unsigned char v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return 0;
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* The checks of one case under one environment.                                               */
 
@@ -291,7 +283,7 @@ static void check_pack_to_host(report *rep, const fsdt_case *c, env *e, fsdt_rng
     if (st == FSD_SUCCESS && d < 0 && (d = fsdt_first_diff(dst.p, ref, packed)) >= 0)
         fail_case(rep, c, e, "fsd_pack_to_host: byte %ld of %zu is 0x%02x, reference 0x%02x "
                   "(after synchronising the stream)", d, packed, dst.p[d], ref[d]);
-    if (!all_fill(dst.p + packed, extra, FILL) || !fsdt_guards_intact(dst.p, packed + extra))
+    if (!fsdt_all_equal(dst.p + packed, extra, FILL) || !fsdt_guards_intact(dst.p, packed + extra))
         fail_case(rep, c, e, "fsd_pack_to_host: wrote outside the packed bytes");
     if (!fsdt_guards_intact(back, c->storage_size) ||
         fsdt_first_diff(back, c->storage, c->storage_size) >= 0)
@@ -698,7 +690,7 @@ static void test_bad_inputs(void **state)
         assert_null(m);
         if (counted && rt_get_counts(&s1)) /* nothing was queued */
             assert_int_equal(s1.executed_ops + s1.pending_ops, s0.executed_ops + s0.pending_ops);
-        assert_true(all_fill(h.p, packed, FILL));
+        assert_true(fsdt_all_equal(h.p, packed, FILL));
         assert_true(fsdt_guards_intact(h.p, packed));
         hbuf_free(&h);
     }

@@ -195,7 +195,7 @@ static void test_host_only(void **state)
     memset(h, FILL, c.packed_size);
     assert_int_equal(fsd_pack_to_host(ctx, &t, h, c.packed_size, NULL), FSD_ERROR_NO_GPU);
     assert_int_equal(fsd_unpack_from_host(ctx, ref, c.packed_size, &t, NULL), FSD_ERROR_NO_GPU);
-    assert_true(all_fill(h, c.packed_size, FILL));
+    assert_true(fsdt_all_equal(h, c.packed_size, FILL));
     void *bytes = (void *)1;
     size_t size = 1;
     assert_int_equal(fsd_to_bytes(ctx, &t, &bytes, &size), FSD_ERROR_NO_GPU);
