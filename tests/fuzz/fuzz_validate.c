@@ -190,26 +190,6 @@ static void check_plan(const fsd_plan *p, const fsd_layout *l, uint64_t begin, u
     }
 }
 
-/*
- * Known library bug, skipped only when built with -DFSDF_SKIP_KNOWN_BUGS (for long campaigns
- * that look for other bugs): host/plan_build.c coalesce() computes
- * stride[n - 1] * (int64_t)shape[n - 1] in signed 64 bits, which overflows (UB) for accepted
- * layouts such as shape [2, 2], strides [1, 3 << 61] (1-byte elements). Remove once fixed.
- */
-static int known_bug_coalesce(const fsd_layout *l)
-{
-#ifdef FSDF_SKIP_KNOWN_BUGS
-    for (int d = 0; d < l->ndim; d++) {
-        i128 s = l->stride[d];
-        if ((s < 0 ? -s : s) * (i128)l->shape[d] > (i128)INT64_MAX)
-            return 1;
-    }
-#else
-    (void)l;
-#endif
-    return 0;
-}
-
 static void check_last_error(fsd_status st, const char *what)
 {
     size_t len = fsd_last_error(NULL, 0);
@@ -310,7 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(l.total_bytes == n && l.elem_size == esize, "layout size %llu, packed_size %zu",
               (unsigned long long)l.total_bytes, n);
         CHECK(l.ndim >= 0 && l.ndim <= FSD_PLAN_MAX_DIMS, "layout ndim %d", l.ndim);
-        if (n > 0 && !known_bug_coalesce(&l)) {
+        if (n > 0) {
             fsd_status sa = fsd_layout_check_unaliased(&l, "t");
             CHECK(sa == (nests ? FSD_SUCCESS : FSD_ERROR_ALIASING), "unaliased check %s, rule says %d",
                   fsd_status_string(sa), nests);
