@@ -51,75 +51,18 @@ int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *
 /* ------------------------------------------------------------------------------------------ */
 /* Hooks that fail the N-th allocation and keep the granted ones                              */
 
-#define MAX_LIVE 1024
-#define MAX_SITES 256
-
-typedef struct site {
-    fsd_alloc_kind kind;
-    size_t size;
-    const char *phase;
-} site;
-
-typedef struct faulty {
-    long calls, fail_at; /* fail_at > 0: that call returns NULL */
-    const char *phase;   /* what the test is doing */
-    int live;
-    void *ptr[MAX_LIVE];
-    site sites[MAX_SITES];
-    int nsites;
-} faulty;
-
-static const char *const KIND[] = {"host", "pinned", "device"};
-
-static void *faulty_alloc(void *user, fsd_alloc_kind kind, size_t size, int device)
-{
-    (void)device;
-    faulty *f = user;
-    f->calls++;
-    if (f->nsites < MAX_SITES)
-        f->sites[f->nsites++] = (site){kind, size, f->phase};
-    if (f->calls == f->fail_at || f->live == MAX_LIVE)
-        return NULL;
-    void *p = NULL;
-    if (kind == FSD_ALLOC_HOST)
-        p = malloc(size ? size : 1);
-    else if (kind == FSD_ALLOC_PINNED && cudaHostAlloc(&p, size, cudaHostAllocDefault) != cudaSuccess)
-        p = NULL;
-    else if (kind == FSD_ALLOC_DEVICE && cudaMalloc(&p, size) != cudaSuccess)
-        p = NULL;
-    if (p != NULL)
-        f->ptr[f->live++] = p;
-    return p;
-}
-
-static void faulty_free(void *user, fsd_alloc_kind kind, void *ptr, int device)
-{
-    (void)device;
-    faulty *f = user;
-    for (int i = 0; i < f->live; i++)
-        if (f->ptr[i] == ptr) {
-            f->ptr[i] = f->ptr[--f->live];
-            if (kind == FSD_ALLOC_HOST)
-                free(ptr);
-            else if (kind == FSD_ALLOC_PINNED)
-                (void)cudaFreeHost(ptr);
-            else
-                (void)cudaFree(ptr);
-            return;
-        }
-    fail_msg("free hook: %p (%s) was not granted by the alloc hook", ptr, KIND[kind]);
-}
+#include "fsdt_faulty_alloc.h"
 
 /* The scenario: create, from_bytes + use + deleter, host round trip, destroy. Returns the
  * status of the first failing call (FSD_SUCCESS when none failed); *where names it. */
-static fsd_status scenario(faulty *f, int threads, const char **where)
+static fsd_status scenario(fsdt_faulty *f, int threads, const char **where)
 {
     fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
     cfg.cpu_threads = threads;
     cfg.chunk_bytes = 8192;
     cfg.chunks = 2;
-    cfg.allocator.alloc = faulty_alloc;
-    cfg.allocator.free = faulty_free;
+    cfg.allocator.alloc = fsdt_faulty_alloc;
+    cfg.allocator.free = fsdt_faulty_free;
     cfg.allocator.user = f;
     fsd_context *ctx = (fsd_context *)1;
     *where = f->phase = "fsd_context_create";
@@ -151,7 +94,7 @@ static fsd_status scenario(faulty *f, int threads, const char **where)
     return st;
 }
 
-static faulty g_f;
+static fsdt_faulty g_f;
 
 static void test_every_allocation_fails(void **state)
 {
@@ -162,7 +105,7 @@ static void test_every_allocation_fails(void **state)
         assert_int_equal(scenario(&g_f, threads, &where), FSD_SUCCESS);
         assert_int_equal(g_f.live, 0);
         long count = g_f.calls;
-        site sites[MAX_SITES];
+        fsdt_alloc_site sites[FSDT_FAULTY_MAX_SITES];
         int nsites = g_f.nsites;
         memcpy(sites, g_f.sites, sizeof sites);
         assert_true(count >= 3); /* context, pool, tensor (at least) */
@@ -171,8 +114,8 @@ static void test_every_allocation_fails(void **state)
             memset(&g_f, 0, sizeof g_f);
             g_f.fail_at = n;
             fsd_status st = scenario(&g_f, threads, &where);
-            const site *s = n <= nsites ? &sites[n - 1] : NULL;
-            printf("  #%ld %-6s %8zu bytes in %-20s -> %s from %s\n", n, s ? KIND[s->kind] : "?",
+            const fsdt_alloc_site *s = n <= nsites ? &sites[n - 1] : NULL;
+            printf("  #%ld %-6s %8zu bytes in %-20s -> %s from %s\n", n, s ? FSDT_ALLOC_KIND[s->kind] : "?",
                    s ? s->size : 0, s ? s->phase : "?", fsd_status_string(st), where);
             if (st != FSD_ERROR_OUT_OF_MEMORY)
                 fail_msg("allocation %ld failed, but the scenario returned %s", n,

@@ -39,61 +39,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Allocation hooks that fail the N-th call                                                   */
 
-#define MAX_LIVE 256
-static const char *const KIND[] = {"host", "pinned", "device"};
-
-typedef struct faulty {
-    long calls, fail_at;
-    int live;
-    void *ptr[MAX_LIVE];
-    fsd_alloc_kind kinds[64];
-    size_t sizes[64];
-    const char *phase[64];
-    const char *now;
-} faulty;
-
-static void *faulty_alloc(void *user, fsd_alloc_kind kind, size_t size, int device)
-{
-    faulty *f = user;
-    if (f->calls < 64) {
-        f->kinds[f->calls] = kind;
-        f->sizes[f->calls] = size;
-        f->phase[f->calls] = f->now;
-    }
-    if (++f->calls == f->fail_at || f->live == MAX_LIVE)
-        return NULL;
-    int cur = -1;
-    void *p = NULL;
-    if (kind == FSD_ALLOC_DEVICE && (cudaGetDevice(&cur) != cudaSuccess || cur != device))
-        fail_msg("device allocation for device %d while device %d is current", device, cur);
-    if (kind == FSD_ALLOC_HOST)
-        p = malloc(size ? size : 1);
-    else if (kind == FSD_ALLOC_PINNED && cudaHostAlloc(&p, size, cudaHostAllocDefault) != cudaSuccess)
-        p = NULL;
-    else if (kind == FSD_ALLOC_DEVICE && cudaMalloc(&p, size) != cudaSuccess)
-        p = NULL;
-    if (p != NULL)
-        f->ptr[f->live++] = p;
-    return p;
-}
-
-static void faulty_free(void *user, fsd_alloc_kind kind, void *ptr, int device)
-{
-    (void)device;
-    faulty *f = user;
-    for (int i = 0; i < f->live; i++)
-        if (f->ptr[i] == ptr) {
-            f->ptr[i] = f->ptr[--f->live];
-            if (kind == FSD_ALLOC_HOST)
-                free(ptr);
-            else if (kind == FSD_ALLOC_PINNED)
-                CUDA_OK(cudaFreeHost(ptr));
-            else
-                CUDA_OK(cudaFree(ptr));
-            return;
-        }
-    fail_msg("free hook: %p (%s) was not granted by the alloc hook", ptr, KIND[kind]);
-}
+#include "fsdt_faulty_alloc.h"
 
 static void expect_clean_mock(const char *what)
 {
@@ -106,17 +52,17 @@ static void expect_clean_mock(const char *what)
                  s.violations);
 }
 
-static fsd_status hooked_scenario(faulty *f)
+static fsd_status hooked_scenario(fsdt_faulty *f)
 {
     fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
     cfg.chunk_bytes = 4096;
     cfg.chunks = 3;
     cfg.cpu_threads = 2;
-    cfg.allocator.alloc = faulty_alloc;
-    cfg.allocator.free = faulty_free;
+    cfg.allocator.alloc = fsdt_faulty_alloc;
+    cfg.allocator.free = fsdt_faulty_free;
     cfg.allocator.user = f;
     fsd_context *ctx = (fsd_context *)1;
-    f->now = "fsd_context_create";
+    f->phase = "fsd_context_create";
     fsd_status st = fsd_context_create(&ctx, &cfg);
     if (st != FSD_SUCCESS) {
         assert_null(ctx);
@@ -126,20 +72,20 @@ static fsd_status hooked_scenario(faulty *f)
     for (size_t i = 0; i < sizeof bytes; i++)
         bytes[i] = (unsigned char)(i * 13 + 1);
     DLManagedTensor *m = (DLManagedTensor *)1;
-    f->now = "fsd_from_bytes";
+    f->phase = "fsd_from_bytes";
     st = fsd_from_bytes(ctx, bytes, sizeof bytes, (DLDataType){kDLInt, 16, 1},
                         (DLDevice){kDLCUDA, 0}, &m);
     if (st == FSD_SUCCESS) {
-        f->now = "fsd_pack_to_host";
+        f->phase = "fsd_pack_to_host";
         assert_int_equal(fsd_pack_to_host(ctx, &m->dl_tensor, back, sizeof back, NULL),
                          FSD_SUCCESS);
         assert_memory_equal(back, bytes, sizeof back);
-        f->now = "deleter";
+        f->phase = "deleter";
         m->deleter(m);
     } else {
         assert_null(m);
     }
-    f->now = "fsd_context_destroy";
+    f->phase = "fsd_context_destroy";
     fsd_context_destroy(ctx);
     return st;
 }
@@ -147,22 +93,22 @@ static fsd_status hooked_scenario(faulty *f)
 static void test_hooks_fail_in_turn(void **state)
 {
     (void)state;
-    static faulty f;
+    static fsdt_faulty f;
     memset(&f, 0, sizeof f);
     assert_int_equal(hooked_scenario(&f), FSD_SUCCESS);
     assert_int_equal(f.live, 0);
     expect_clean_mock("clean run");
     const long count = f.calls;
-    faulty clean = f;
+    fsdt_faulty clean = f;
     int kinds_seen[3] = {0, 0, 0};
     printf("%ld allocations with a GPU context; each fails in turn:\n", count);
     for (long n = 1; n <= count; n++) {
         memset(&f, 0, sizeof f);
         f.fail_at = n;
         fsd_status st = hooked_scenario(&f);
-        kinds_seen[clean.kinds[n - 1]]++;
-        printf("  #%ld %-6s %8zu bytes in %-18s -> %s\n", n, KIND[clean.kinds[n - 1]],
-               clean.sizes[n - 1], clean.phase[n - 1], fsd_status_string(st));
+        kinds_seen[clean.sites[n - 1].kind]++;
+        printf("  #%ld %-6s %8zu bytes in %-18s -> %s\n", n, FSDT_ALLOC_KIND[clean.sites[n - 1].kind],
+               clean.sites[n - 1].size, clean.sites[n - 1].phase, fsd_status_string(st));
         if (st != FSD_ERROR_OUT_OF_MEMORY)
             fail_msg("allocation %ld failed, the scenario returned %s", n, fsd_status_string(st));
         if (f.live != 0)
