@@ -13,6 +13,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -155,6 +156,32 @@ inline DLDataType dtype_of(uint32_t elem)
     t.bits = (uint8_t)(elem * 8 <= 64 ? elem * 8 : 8);
     t.lanes = (uint16_t)(elem * 8 <= 64 ? 1 : elem);
     return t;
+}
+
+/* Registers one benchmark named `name` over `n` packed bytes: manual time (the suites time
+ * with their own clock or CUDA events), microseconds, and the options' minimum time. */
+template <class Fn>
+inline void add_bench(const std::string &name, size_t n, const options &opt, Fn fn)
+{
+    auto *b = benchmark::RegisterBenchmark(name.c_str(), fn);
+    b->Arg((int64_t)n)->UseManualTime()->Unit(benchmark::kMicrosecond);
+    if (!opt.min_time_given)
+        b->MinTime(opt.min_time);
+}
+
+/* The element-size sweep at opt.sweep_size: add(layout, elem) for every layout and element
+ * size of 1..16 bytes that the main grid does not cover already. */
+template <class Add>
+inline void add_elem_sweep(const options &opt, Add add)
+{
+    if (!opt.sweep_size)
+        return;
+    const bool size_in_grid =
+        std::find(opt.sizes.begin(), opt.sizes.end(), opt.sweep_size) != opt.sizes.end();
+    for (fsdb_layout l : opt.layouts)
+        for (uint32_t el : {1u, 2u, 4u, 8u, 16u})
+            if (!size_in_grid || std::find(opt.elems.begin(), opt.elems.end(), el) == opt.elems.end())
+                add(l, el);
 }
 
 } // namespace fsdb

@@ -149,11 +149,8 @@ void bm(benchmark::State &state, op o, fsdb_layout l, uint32_t elem)
 
 void add(op o, fsdb_layout l, uint32_t elem, size_t n, const fsdb::options &opt)
 {
-    auto *b = benchmark::RegisterBenchmark(fsdb::bench_name(op_names[o], l, elem).c_str(),
-                                           [o, l, elem](benchmark::State &s) { bm(s, o, l, elem); });
-    b->Arg((int64_t)n)->UseManualTime()->Unit(benchmark::kMicrosecond);
-    if (!opt.min_time_given)
-        b->MinTime(opt.min_time);
+    fsdb::add_bench(fsdb::bench_name(op_names[o], l, elem), n, opt,
+                    [o, l, elem](benchmark::State &s) { bm(s, o, l, elem); });
 }
 
 } // namespace
@@ -191,13 +188,8 @@ int main(int argc, char **argv)
                 for (uint32_t el : opt.elems)
                     for (size_t n : opt.sizes)
                         add((op)o, l, el, n, opt);
-        if (opt.sweep_size)
-            for (int o = PACK; o <= UNPACK; o++)
-                for (fsdb_layout l : opt.layouts)
-                    for (uint32_t el : {1u, 2u, 4u, 8u, 16u})
-                        if (std::find(opt.elems.begin(), opt.elems.end(), el) == opt.elems.end() ||
-                            std::find(opt.sizes.begin(), opt.sizes.end(), opt.sweep_size) == opt.sizes.end())
-                            add((op)o, l, el, opt.sweep_size, opt);
+        for (int o = PACK; o <= UNPACK; o++)
+            fsdb::add_elem_sweep(opt, [&](fsdb_layout l, uint32_t el) { add((op)o, l, el, opt.sweep_size, opt); });
     }
     benchmark::AddCustomContext("fastserde_version", std::to_string(fsd_version()));
     benchmark::Initialize(&argc, argv);
