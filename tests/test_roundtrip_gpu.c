@@ -149,16 +149,7 @@ int main(void)
                err != cudaSuccess ? cudaGetErrorString(err) : "0 devices");
         return SKIP_CODE;
     }
-    g_seed = fsdt_seed();
-    g_cases = fsdt_env_long("FSD_TEST_CASES", 160);
-    /* a reduced FSD_TEST_CASES (valgrind, sanitizers) reduces the edge cases too */
-    g_edges = fsdt_env_long("FSD_TEST_EDGES", g_cases < 120 ? g_cases : 120);
-    g_reps = fsdt_env_long("FSD_TEST_REPS", 3);
-    long only = fsdt_env_long("FSD_TEST_CASE", -1);
-    if (only >= 0) {
-        g_first = only;
-        g_cases = g_edges = 1;
-    }
+    rt_read_env();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_pipelined_calls),
