@@ -156,7 +156,7 @@ def layouts(total):
         ("runs 256 B", "runs>=256", lambda: lay_runs(total, 256)),
         ("[L,T,H,D]->[L,H,T,D] (256 B runs)", "runs>=256", lambda: lay_lthd(total)),
     ]
-    for r in (16, 48, 100, 200):
+    for r in (16, 48, 64, 100, 128, 200):
         rows.append((f"runs {r} B", "runs16-255", lambda r=r: lay_runs(total, r)))
     for e in (2, 1, 4, 8):
         name = "transpose last two dims" + (" fp16" if e == 2 else f" {e} B")

@@ -7,7 +7,8 @@
  *   RUNS / GENERIC    runs of >= 256 bytes by memcpy, shorter ones by inline 16-byte moves (no
  *                     call per run); with streaming stores, pack streams aligned runs of
  *                     >= 64 bytes straight out and gathers the others into a small buffer that
- *                     stays in L1 and leaves it in whole lines; unpack streams runs of >= 1 KiB.
+ *                     stays in L1 and leaves it in whole lines; unpack streams runs of >= 256
+ *                     bytes; large copies prefetch the strided side ahead.
  *   TRANSPOSE         cache-blocked tiles with in-register transposes (cpu_transpose.h). The
  *                     CPU also tiles plans the planner sent to RUNS with one-element runs when
  *                     an outer dimension has stride elem_size (any extent): the planner's

@@ -14,15 +14,17 @@
 /*
  * Threads are used from this many packed bytes per thread on; below, the calling thread copies
  * alone. Measured with tests/cpu's cpu_threshold (docs/cpu-path.md: 1 thread against the
- * split over all threads, 16 KiB .. 32 MiB, the benchmark's layouts, pack and unpack): on the
- * 2-vCPU EPYC VM this project is measured on, a second thread did not pay consistently at any
- * size up to 32 MiB (0.05-0.56 x below 256 KiB, where waking and joining a worker costs tens
- * of microseconds; mostly 0.8-1.0 x from a few MiB on, where one thread already uses what
- * memory bandwidth the VM gets), so the figure is the tool's answer for "no crossover up to
- * 32 MiB": 32 MiB per thread. Machines with more memory bandwidth per core gain from threads
- * much earlier: re-run the tool there.
+ * split over all threads, 16 KiB .. 32 MiB, the benchmark's layouts, pack and unpack) on the
+ * 2-vCPU EPYC VM this project is measured on. Below 256 KiB a second thread costs more than it
+ * gives (waking and joining a worker takes tens of microseconds). With the strided side
+ * prefetched (cpu_copy.c) and the machine quiet, three runs found the last crossover at 8, 16
+ * and 32 MiB of tensor (2 KiB runs, where streaming starts at 8 MiB; the other layouts from
+ * 1.5-8 MiB) and suggested 4, 8 and 16 MiB per thread: 8 MiB, the middle one. (Before the
+ * prefetch, with other sessions' builds sharing the cores, no size up to 32 MiB had paid and
+ * this was 32 MiB.) Machines with more memory bandwidth per core gain from threads earlier:
+ * re-run the tool there.
  */
-#define FSD_CPU_MIN_BYTES_PER_THREAD ((uint64_t)32 << 20)
+#define FSD_CPU_MIN_BYTES_PER_THREAD ((uint64_t)8 << 20)
 
 /* Copies between the host tensor `layout` and `packed` on the pool's threads. */
 void fsd_cpu_execute_parallel(fsd_pool *pool, const fsd_layout *layout, void *packed,

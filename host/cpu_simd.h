@@ -100,6 +100,35 @@ FSD_CPU_INLINE void fsd_cpu_copy_any(char *d, const char *s, uint64_t n)
         memcpy(d, s, n);
 }
 
+/*
+ * Software prefetch of the lines of [p + ahead, p + ahead + n), for the strided side of a large
+ * copy of runs (cpu_copy.c): the hardware prefetchers follow a sequential stream but lose a
+ * stream of runs with gaps. _l2 brings the lines into L2 only, _l1 into L1 as well. The address
+ * is computed as an integer and prefetches never fault, so it may lie past the tensor.
+ * No-ops where the compiler has no __builtin_prefetch.
+ */
+#if defined(__GNUC__)
+#define FSD_CPU_PREFETCH_LINES(p, ahead, n, locality)                                  \
+    do {                                                                              \
+        uintptr_t fsd_pf_ = (uintptr_t)(p) + (uintptr_t)(ahead);                      \
+        uintptr_t fsd_pf_end_ = fsd_pf_ + (n);                                        \
+        for (fsd_pf_ &= ~(uintptr_t)63; fsd_pf_ < fsd_pf_end_; fsd_pf_ += 64)         \
+            __builtin_prefetch((const void *)fsd_pf_, 0, locality);                   \
+    } while (0)
+#else
+#define FSD_CPU_PREFETCH_LINES(p, ahead, n, locality) ((void)(p), (void)(ahead), (void)(n))
+#endif
+
+FSD_CPU_INLINE void fsd_cpu_prefetch_l2(const void *p, int64_t ahead, uint64_t n)
+{
+    FSD_CPU_PREFETCH_LINES(p, ahead, n, 2);
+}
+
+FSD_CPU_INLINE void fsd_cpu_prefetch_l1(const void *p, int64_t ahead, uint64_t n)
+{
+    FSD_CPU_PREFETCH_LINES(p, ahead, n, 3);
+}
+
 /* Orders the streaming stores before the stores that follow (a no-op without SSE2). */
 FSD_CPU_INLINE void fsd_cpu_stream_fence(void)
 {
