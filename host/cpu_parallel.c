@@ -63,9 +63,12 @@ static int shares_for(uint64_t total, uint64_t granule, int n, uint64_t *per_sha
 void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *l, void *packed,
                                  fsd_direction dir, uint64_t min_bytes, const fsd_cpu_opts *opts)
 {
-    int n = threads_for(l->total_bytes, min_bytes, fsd_pool_threads(pool));
     fsd_plan plan;
     fsd_plan_build(l, packed, dir, 0, &plan);
+    int ta = fsd_cpu_transpose_dim(&plan);
+    if (min_bytes == FSD_CPU_MIN_BYTES_BY_PATH)
+        min_bytes = ta >= 0 ? FSD_CPU_MIN_BYTES_PER_THREAD_TILES : FSD_CPU_MIN_BYTES_PER_THREAD;
+    int n = threads_for(l->total_bytes, min_bytes, fsd_pool_threads(pool));
     if (n == 1) {
         fsd_cpu_execute_opts(&plan, opts);
         return;
@@ -73,7 +76,6 @@ void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *l, void *pack
     /* Cut between elements and at cache lines: lcm(elem_size, 64); transposes between packed
      * rows when there are a few rows per share. */
     uint64_t granule = (uint64_t)l->elem_size / gcd_u64(l->elem_size, 64) * 64;
-    int ta = fsd_cpu_transpose_dim(&plan);
     if (ta >= 0) {
         uint64_t row = plan.shape[plan.ndim - 1] * plan.elem_size;
         if (l->total_bytes / row >= 4 * (uint64_t)n)
@@ -89,7 +91,7 @@ void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *l, void *pack
 
 void fsd_cpu_execute_parallel(fsd_pool *pool, const fsd_layout *l, void *packed, fsd_direction dir)
 {
-    fsd_cpu_execute_parallel_ex(pool, l, packed, dir, FSD_CPU_MIN_BYTES_PER_THREAD, NULL);
+    fsd_cpu_execute_parallel_ex(pool, l, packed, dir, FSD_CPU_MIN_BYTES_BY_PATH, NULL);
 }
 
 typedef struct memcpy_job {

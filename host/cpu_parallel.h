@@ -17,21 +17,34 @@
  * split over all threads, 16 KiB .. 32 MiB, the benchmark's layouts, pack and unpack) on the
  * 2-vCPU EPYC VM this project is measured on. Below 256 KiB a second thread costs more than it
  * gives (waking and joining a worker takes tens of microseconds). With the strided side
- * prefetched (cpu_copy.c) and the machine quiet, three runs found the last crossover at 8, 16
- * and 32 MiB of tensor (2 KiB runs, where streaming starts at 8 MiB; the other layouts from
- * 1.5-8 MiB) and suggested 4, 8 and 16 MiB per thread: 8 MiB, the middle one. (Before the
- * prefetch, with other sessions' builds sharing the cores, no size up to 32 MiB had paid and
- * this was 32 MiB.) Machines with more memory bandwidth per core gain from threads earlier:
- * re-run the tool there.
+ * prefetched (cpu_copy.c) and the machine quiet, six runs found the last crossover of the
+ * layouts of runs at 8-32 MiB of tensor (2 KiB runs, where streaming starts at 8 MiB; the
+ * other layouts from 1.5-8 MiB) and suggested 4, 8, 16, 4, 8 and 8 MiB per thread: 8 MiB, the
+ * median. (Before the prefetch, with other sessions' builds sharing the cores, no size up to
+ * 32 MiB had paid and this was 32 MiB.) Machines with more memory bandwidth per core gain
+ * from threads earlier: re-run the tool there.
  */
 #define FSD_CPU_MIN_BYTES_PER_THREAD ((uint64_t)8 << 20)
+
+/*
+ * The same for the cache-blocked transposes (cpu_transpose.h), which are bound by their
+ * in-register shuffles more than by memory and so gain from a second thread at smaller sizes:
+ * in the last three runs above their pack and unpack crossed over at 1.5-4 MiB of tensor
+ * (1.5-1.8 x from 8 MiB on), suggesting 2, 1 and 1 MiB per thread: 1 MiB.
+ */
+#define FSD_CPU_MIN_BYTES_PER_THREAD_TILES ((uint64_t)1 << 20)
+
+/* min_bytes_per_thread value of fsd_cpu_execute_parallel_ex: the threshold of the plan's path
+ * (FSD_CPU_MIN_BYTES_PER_THREAD_TILES for transposes, FSD_CPU_MIN_BYTES_PER_THREAD else). */
+#define FSD_CPU_MIN_BYTES_BY_PATH UINT64_MAX
 
 /* Copies between the host tensor `layout` and `packed` on the pool's threads. */
 void fsd_cpu_execute_parallel(fsd_pool *pool, const fsd_layout *layout, void *packed,
                               fsd_direction dir);
 
 /* fsd_cpu_execute_parallel with an explicit threshold (bytes per thread; 0 = split over every
- * thread whatever the size) and options (NULL: the defaults). For tests and measurements. */
+ * thread whatever the size; FSD_CPU_MIN_BYTES_BY_PATH = the measured one of the plan's path)
+ * and options (NULL: the defaults). For tests and measurements. */
 void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *layout, void *packed,
                                  fsd_direction dir, uint64_t min_bytes_per_thread,
                                  const fsd_cpu_opts *opts);

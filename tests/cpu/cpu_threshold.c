@@ -1,6 +1,6 @@
 /*
- * cpu_threshold — the measurements behind FSD_CPU_MIN_BYTES_PER_THREAD (cpu_parallel.h) and
- * FSD_CPU_STREAM_MIN_BYTES (cpu_copy.h).
+ * cpu_threshold — the measurements behind FSD_CPU_MIN_BYTES_PER_THREAD and
+ * FSD_CPU_MIN_BYTES_PER_THREAD_TILES (cpu_parallel.h) and FSD_CPU_STREAM_MIN_BYTES (cpu_copy.h).
  *
  *   cpu_threshold [threads] [rounds]     threads vs one thread
  *   cpu_threshold --stream [rounds]      streaming vs ordinary stores, one thread
@@ -10,11 +10,12 @@
  * on one thread and split over `threads` pool threads whatever the size (threshold 0), the
  * calls of both interleaved, and prints microseconds per call (median over rounds of the mean
  * of a loop of calls). The crossover of a layout is the smallest size from which the threads
- * are faster at that size and every larger one; the suggested threshold is the largest
- * crossover over the layouts divided by the threads, rounded up to a power of two. --stream
- * compares the two kinds of stores the same way on 256 KiB .. 64 MiB, where the CPU path
- * streams: pack of 256-byte runs, pack and unpack of 2 KiB runs and of a contiguous tensor. Nothing here asserts anything: it is a tool, run by hand
- * (docs/cpu-path.md).
+ * are faster at that size and every larger one; the suggested thresholds are the largest
+ * crossover over the layouts of runs, and that of the transpose, divided by the threads and
+ * rounded up to a power of two. --stream compares the two kinds of stores the same way on
+ * 256 KiB .. 64 MiB, where the CPU path streams: pack of 256-byte runs, pack and unpack of
+ * 2 KiB runs and of a contiguous tensor. Nothing here asserts anything: it is a tool, run by
+ * hand (docs/cpu-path.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -81,6 +82,15 @@ static void make_view(cpu_view *v, int k, uint64_t bytes)
     }
 }
 
+/* bytes / threads, rounded up to a power of two. */
+static uint64_t per_thread_pow2(uint64_t bytes, int threads)
+{
+    uint64_t per = bytes / (uint64_t)threads, p2 = 1;
+    while (p2 < per)
+        p2 <<= 1;
+    return p2;
+}
+
 int main(int argc, char **argv)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -106,7 +116,7 @@ int main(int argc, char **argv)
     const fsd_cpu_opts opts[2] = {{stream ? FSD_CPU_STORE_CACHED : FSD_CPU_STORE_AUTO, 1},
                                   {stream ? FSD_CPU_STORE_STREAM : FSD_CPU_STORE_AUTO, 1}};
     double *t = malloc(sizeof(double) * (size_t)rounds * 2);
-    uint64_t worst = 0;
+    uint64_t worst = 0, worst_tiles = 0; /* largest crossovers: runs, transposes */
     if (stream)
         printf("cpu_threshold --stream: ordinary vs streaming stores, one thread, median of %d "
                "rounds; microseconds per call\n", rounds);
@@ -167,21 +177,27 @@ int main(int argc, char **argv)
             } else {
                 printf("crossover: %llu KiB\n", (unsigned long long)(crossover >> 10));
             }
-            if (crossover > worst)
-                worst = crossover;
+            uint64_t *w = k == 3 ? &worst_tiles : &worst;
+            if (crossover > *w)
+                *w = crossover;
         }
     }
-    uint64_t per = worst / (uint64_t)threads, p2 = 1;
-    while (p2 < per)
-        p2 <<= 1;
-    if (stream)
+    uint64_t p2 = per_thread_pow2(worst, stream ? 1 : threads);
+    if (stream) {
         printf("\nlargest crossover %llu KiB: suggested FSD_CPU_STREAM_MIN_BYTES %llu KiB (now %llu KiB)\n",
                (unsigned long long)(worst >> 10), (unsigned long long)(p2 >> 10),
                (unsigned long long)(FSD_CPU_STREAM_MIN_BYTES >> 10));
-    else
-        printf("\nlargest crossover %llu KiB over %d threads: suggested FSD_CPU_MIN_BYTES_PER_THREAD "
-               "%llu KiB (now %llu KiB)\n", (unsigned long long)(worst >> 10), threads,
-               (unsigned long long)(p2 >> 10), (unsigned long long)(FSD_CPU_MIN_BYTES_PER_THREAD >> 10));
+    } else {
+        printf("\nlargest crossover of the runs %llu KiB over %d threads: suggested "
+               "FSD_CPU_MIN_BYTES_PER_THREAD %llu KiB (now %llu KiB)\n",
+               (unsigned long long)(worst >> 10), threads, (unsigned long long)(p2 >> 10),
+               (unsigned long long)(FSD_CPU_MIN_BYTES_PER_THREAD >> 10));
+        p2 = per_thread_pow2(worst_tiles, threads);
+        printf("largest crossover of the transpose %llu KiB over %d threads: suggested "
+               "FSD_CPU_MIN_BYTES_PER_THREAD_TILES %llu KiB (now %llu KiB)\n",
+               (unsigned long long)(worst_tiles >> 10), threads, (unsigned long long)(p2 >> 10),
+               (unsigned long long)(FSD_CPU_MIN_BYTES_PER_THREAD_TILES >> 10));
+    }
     fsd_pool_destroy(pools[0]);
     fsd_pool_destroy(pools[1]);
     free(t);

@@ -170,8 +170,9 @@ static void check_case(const fsdt_case *c, const mode *m)
 }
 
 /* Every engine on case c, threads and options varied with the index. The API splits only
- * cases past FSD_CPU_MIN_BYTES_PER_THREAD times 2 (test_auto_streaming has one); the split
- * engine splits every case. */
+ * cases past FSD_CPU_MIN_BYTES_PER_THREAD times 2 (test_auto_streaming has one), transposes
+ * past FSD_CPU_MIN_BYTES_PER_THREAD_TILES times 2 (some of test_cpu_layouts' 2 MiB cases);
+ * the split engine splits every case. */
 static void check_all(const fsdt_case *c, long i)
 {
     mode m = {ENGINE_API, (int)(i % NTHREADS), 0, 0};
