@@ -19,7 +19,7 @@
  * gives (waking and joining a worker takes tens of microseconds). With the strided side
  * prefetched (cpu_copy.c) and the machine quiet, six runs found the last crossover of the
  * layouts of runs at 8-32 MiB of tensor (2 KiB runs, where streaming starts at 8 MiB; the
- * other layouts from 1.5-8 MiB) and suggested 4, 8, 16, 4, 8 and 8 MiB per thread: 8 MiB, the
+ * other layouts from 1.5-8 MiB) and suggested 8, 16, 4, 4, 8 and 8 MiB per thread: 8 MiB, the
  * median. (Before the prefetch, with other sessions' builds sharing the cores, no size up to
  * 32 MiB had paid and this was 32 MiB.) Machines with more memory bandwidth per core gain
  * from threads earlier: re-run the tool there.
@@ -29,8 +29,8 @@
 /*
  * The same for the cache-blocked transposes (cpu_transpose.h), which are bound by their
  * in-register shuffles more than by memory and so gain from a second thread at smaller sizes:
- * in the last three runs above their pack and unpack crossed over at 1.5-4 MiB of tensor
- * (1.5-1.8 x from 8 MiB on), suggesting 2, 1 and 1 MiB per thread: 1 MiB.
+ * in the six runs above their pack and unpack crossed over at 1.5-4 MiB of tensor (1.5-1.8 x
+ * from 8 MiB on), suggesting 1 MiB per thread in five of them and 2 MiB in one: 1 MiB.
  */
 #define FSD_CPU_MIN_BYTES_PER_THREAD_TILES ((uint64_t)1 << 20)
 
