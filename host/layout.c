@@ -155,6 +155,17 @@ fsd_status fsd_layout_check_unaliased(const fsd_layout *l, const char *what)
     return FSD_SUCCESS;
 }
 
+int fsd_layout_contiguous(const fsd_layout *l)
+{
+    int64_t expect = (int64_t)l->elem_size;
+    for (int d = l->ndim - 1; d >= 0; d--) {
+        if (l->stride[d] != expect)
+            return 0;
+        expect *= (int64_t)l->shape[d]; /* within the validated 63-bit extent */
+    }
+    return 1;
+}
+
 fsd_status fsd_layout_for_pack(const DLTensor *src, const void *dst, size_t dst_size, fsd_layout *l)
 {
     fsd_status st = fsd_layout_from_tensor(src, "src", l);

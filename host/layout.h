@@ -40,6 +40,11 @@ fsd_status fsd_layout_from_tensor(const DLTensor *t, const char *what, fsd_layou
  * strides that do not nest (sorted by |stride|, each exceeds the span of the smaller ones). */
 fsd_status fsd_layout_check_unaliased(const fsd_layout *layout, const char *what);
 
+/* 1 when the layout's elements lie densely in row-major order from `base` (a pack or unpack
+ * is then one copy of total_bytes): for a layout with bytes, exactly when the plan's path is
+ * FSD_PATH_CONTIG, without building a plan. An empty layout answers 1 (nothing to copy). */
+int fsd_layout_contiguous(const fsd_layout *layout);
+
 /* The checks of a pack call: fsd_layout_from_tensor(src), dst non-NULL when there are bytes,
  * dst_size at least the packed size. */
 fsd_status fsd_layout_for_pack(const DLTensor *src, const void *dst, size_t dst_size,

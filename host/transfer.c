@@ -180,9 +180,7 @@ static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cu
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s is device memory, not host memory",
                         pack ? "host_dst" : "host_src");
     }
-    fsd_plan whole;
-    fsd_plan_build(l, host, dir, 0, &whole);
-    const int contig = whole.path == FSD_PATH_CONTIG;
+    const int contig = fsd_layout_contiguous(l);
     const int direct = kind == HOST_PINNED;
     FSD_RANGE_PUSH(pack ? FSD_NVTX_PACK : FSD_NVTX_UNPACK, l->total_bytes);
     cudaError_t e = join_after(ctx, stream);

@@ -1,6 +1,6 @@
 /*
  * test_plan.c — the plan's decisions on known layouts: coalescing, dropped size-1 dims, the
- * path, the word width, tiles and grid. Prints the plans of the KV-cache views (the word widths
+ * path, the word width, tiles and grid; and fsd_layout_contiguous against the plan. Prints the plans of the KV-cache views (the word widths
  * the kernels will use on an H200: 132 SMs).
  */
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fsd_cases.h"
 #include "layout.h"
 #include "plan_build.h"
 
@@ -42,6 +43,51 @@ static void test_contiguous_is_one_copy(void **state)
     assert_int_equal(p.ndim, 0);
     assert_int_equal(p.run_bytes, 2ull * 32 * 256 * 1024 * 2);
     assert_int_equal(p.word, 16);
+}
+
+static int contiguous_of(int ndim, const int64_t *shape, const int64_t *strides, int elem_bytes)
+{
+    DLTensor t = {BASE, {kDLCPU, 0}, ndim, {kDLFloat, (uint8_t)(8 * elem_bytes), 1},
+                  (int64_t *)shape, (int64_t *)strides, 0};
+    fsd_layout l;
+    assert_int_equal(fsd_layout_from_tensor(&t, "t", &l), FSD_SUCCESS);
+    return fsd_layout_contiguous(&l);
+}
+
+/* fsd_layout_contiguous (the round trip's one-copy test) on known layouts, and against the
+ * plan's own answer on the random cases. */
+static void test_layout_contiguous(void **state)
+{
+    (void)state;
+    int64_t kv[] = {2, 32, 256, 128};
+    int64_t dense[] = {32 * 256 * 128, 256 * 128, 128, 1};
+    assert_true(contiguous_of(4, kv, NULL, 2));
+    assert_true(contiguous_of(4, kv, dense, 2));
+    int64_t permuted[] = {32 * 256 * 128, 128, 32 * 128, 1};
+    assert_false(contiguous_of(4, kv, permuted, 2));
+    int64_t gap[] = {32 * 256 * 256, 256 * 256, 256, 1}; /* every other 128 of 256 */
+    assert_false(contiguous_of(4, kv, gap, 2));
+    int64_t row[] = {3, 5};
+    int64_t flipped[] = {5, -1};
+    assert_false(contiguous_of(2, row, flipped, 4));
+    int64_t ones[] = {1, 4, 1, 8};
+    int64_t odd[] = {-777, 8, 123456, 1};
+    assert_true(contiguous_of(4, ones, odd, 4));
+    uint64_t seed = fsdt_seed();
+    long n = fsdt_env_long("FSD_TEST_CASES", 600);
+    for (long i = 0; i < n; i++) {
+        fsdt_case c;
+        fsdt_case_make(&c, seed, (int)i);
+        fsd_layout l;
+        if (fsd_layout_from_tensor(&c.t, "t", &l) == FSD_SUCCESS && l.total_bytes > 0) {
+            fsd_plan p;
+            fsd_plan_build(&l, PACKED, FSD_DIR_PACK, 0, &p);
+            if (fsd_layout_contiguous(&l) != (p.path == FSD_PATH_CONTIG))
+                fail_msg("fsd_layout_contiguous %d, plan path %d\n  %s", fsd_layout_contiguous(&l),
+                         (int)p.path, c.desc);
+        }
+        fsdt_case_free(&c);
+    }
 }
 
 static void test_size_one_dims_ignored(void **state)
@@ -178,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contiguous_is_one_copy),
+        cmocka_unit_test(test_layout_contiguous),
         cmocka_unit_test(test_size_one_dims_ignored),
         cmocka_unit_test(test_coalesces_outer_dims),
         cmocka_unit_test(test_word_width_follows_alignment),
