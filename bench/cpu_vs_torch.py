@@ -40,56 +40,10 @@ import time
 import numpy as np
 import torch
 
-kDLCPU = 1
-kDLUInt = 1
-
-
-class DLDevice(ctypes.Structure):
-    _fields_ = [("device_type", ctypes.c_int), ("device_id", ctypes.c_int)]
-
-
-class DLDataType(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-
-
-class DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int),
-                ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
-
-
-class Allocator(ctypes.Structure):
-    _fields_ = [("alloc", ctypes.c_void_p), ("free", ctypes.c_void_p), ("user", ctypes.c_void_p)]
-
-
-class ContextConfig(ctypes.Structure):
-    _fields_ = [("size", ctypes.c_size_t), ("magic", ctypes.c_uint32), ("version", ctypes.c_uint32),
-                ("device", ctypes.c_int), ("chunk_bytes", ctypes.c_size_t), ("chunks", ctypes.c_int),
-                ("cpu_threads", ctypes.c_int), ("allocator", Allocator)]
-
-
-FSD_CONFIG_MAGIC = 0x46534443
-FSD_CONFIG_VERSION = 1
-
-
-def load_library(path):
-    lib = ctypes.CDLL(path)
-    P = ctypes.POINTER(DLTensor)
-    lib.fsd_pack.argtypes = [P, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-    lib.fsd_pack_to_host.argtypes = [ctypes.c_void_p, P, ctypes.c_void_p, ctypes.c_size_t,
-                                     ctypes.c_void_p]
-    lib.fsd_unpack_from_host.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, P,
-                                         ctypes.c_void_p]
-    lib.fsd_context_create.argtypes = [ctypes.POINTER(ctypes.c_void_p),
-                                       ctypes.POINTER(ContextConfig)]
-    lib.fsd_context_destroy.argtypes = [ctypes.c_void_p]
-    lib.fsd_context_destroy.restype = None
-    for f in (lib.fsd_pack, lib.fsd_pack_to_host, lib.fsd_unpack_from_host, lib.fsd_context_create):
-        f.restype = ctypes.c_int
-    lib.fsd_status_string.argtypes = [ctypes.c_int]
-    lib.fsd_status_string.restype = ctypes.c_char_p
-    lib.fsd_version.restype = ctypes.c_uint
-    return lib
+# The ctypes binding of the C ABI is the Python package's (python/fastserde/_lib.py), imported
+# from this checkout; FASTSERDE_LIBRARY tells it which library to load (main sets it).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python"))
+from fastserde import _lib  # noqa: E402
 
 
 def check(lib, status, what):
@@ -105,8 +59,8 @@ class View:
         self.shape = (ctypes.c_int64 * t.dim())(*t.shape)
         self.strides = (ctypes.c_int64 * t.dim())(*t.stride())
         e = t.element_size()
-        self.dl = DLTensor(t.data_ptr(), DLDevice(kDLCPU, 0), t.dim(), DLDataType(kDLUInt, 8 * e, 1),
-                           self.shape, self.strides, 0)
+        self.dl = _lib.DLTensor(t.data_ptr(), _lib.DLDevice(_lib.kDLCPU, 0), t.dim(),
+                                _lib.DLDataType(_lib.kDLUInt, 8 * e, 1), self.shape, self.strides, 0)
         self.ref = ctypes.byref(self.dl)
         self.nbytes = t.numel() * e
 
@@ -317,11 +271,11 @@ def main():
     args = ap.parse_args()
     if not args.library:
         sys.exit("usage: cpu_vs_torch.py path/to/libfastserde.so (or set FASTSERDE_LIBRARY)")
-    lib = load_library(args.library)
+    os.environ["FASTSERDE_LIBRARY"] = args.library
+    lib = _lib.load()
     cores = os.cpu_count() or 1
     torch.set_num_threads(cores)
-    cfg = ContextConfig(ctypes.sizeof(ContextConfig), FSD_CONFIG_MAGIC, FSD_CONFIG_VERSION, -1, 0, 0,
-                        0, Allocator(None, None, None))
+    cfg = _lib.ContextConfig.default()  # cpu_threads 0: one thread per core
     ctx = ctypes.c_void_p()
     check(lib, lib.fsd_context_create(ctypes.byref(ctx), ctypes.byref(cfg)), "fsd_context_create")
     total = (16 if args.quick else 64) << 20
