@@ -2,8 +2,11 @@
  * fsd_cases.h — seeded random tensor layouts and a naive reference for pack/unpack.
  *
  * Shared by every test that checks a copy path (CPU, emulated grid, real GPU); independent of
- * cmocka and of the library (it only uses the DLPack header). The generator is fsd_cases.c, the
- * reference, the predicates and the guarded buffers are fsd_reference.c.
+ * cmocka and of the library (it only uses the DLPack header). The generator is fsd_cases.c (with
+ * fsd_cases_builder.c, fsd_cases_families.c and fsd_cases_describe.c behind it), the PRNG and
+ * the seed fsd_cases_rng.c, the reference and the predicates fsd_reference.c, the guarded
+ * buffers and byte checks fsd_guarded.c. The cmocka side of guarded buffers (refill, compare,
+ * fail) is fsdt_guarded_fixture.h.
  *
  * A case is a view (`t`) over a malloc'd `storage` filled with random bytes. `t.data` is the
  * allocation start and `t.byte_offset` locates element [0, ..., 0], which always lies inside

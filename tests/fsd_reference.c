@@ -1,13 +1,13 @@
 /*
  * fsd_reference.c — the naive reference of fsd_cases.h: one element at a time, in row-major
- * order of the shape, byte by byte; the two overlap predicates; guarded buffers. Deliberately
- * simple and independent of the library: no coalescing, no wide copies, no fast division.
+ * order of the shape, byte by byte; and the two overlap predicates. Deliberately simple and
+ * independent of the library: no coalescing, no wide copies, no fast division. (Guarded buffers
+ * are in fsd_guarded.c.)
  */
 #include "fsd_cases.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static const int64_t *view_strides(const fsdt_case *c, int64_t *compact)
 {
@@ -122,69 +122,4 @@ int fsdt_view_nests(const fsdt_case *c)
         span += (sh[i] - 1) * ab[i];
     }
     return 1;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Guarded buffers.                                                                            */
-
-static unsigned char guard_byte(size_t i) { return (unsigned char)(0xC3u ^ (i * 37u)); }
-
-unsigned char *fsdt_guarded_alloc(size_t n, unsigned char fill)
-{
-    unsigned char *base = malloc(n + 2 * FSDT_GUARD);
-    if (base == NULL) {
-        fprintf(stderr, "fsd_cases: out of memory (%zu bytes)\n", n);
-        exit(1);
-    }
-    for (size_t i = 0; i < FSDT_GUARD; i++) {
-        base[i] = guard_byte(i);
-        base[FSDT_GUARD + n + i] = guard_byte(i + FSDT_GUARD);
-    }
-    memset(base + FSDT_GUARD, fill, n);
-    return base + FSDT_GUARD;
-}
-
-int fsdt_guards_intact(const unsigned char *p, size_t n)
-{
-    const unsigned char *base = p - FSDT_GUARD;
-    for (size_t i = 0; i < FSDT_GUARD; i++)
-        if (base[i] != guard_byte(i) || p[n + i] != guard_byte(i + FSDT_GUARD))
-            return 0;
-    return 1;
-}
-
-void fsdt_guarded_free(unsigned char *p)
-{
-    if (p != NULL)
-        free(p - FSDT_GUARD);
-}
-
-long fsdt_first_diff(const unsigned char *a, const unsigned char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return (long)i;
-    return -1;
-}
-
-int fsdt_all_equal(const unsigned char *p, size_t n, unsigned char v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return 0;
-    return 1;
-}
-
-long fsdt_process_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    long n = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Threads:", 8) == 0)
-            n = strtol(line + 8, NULL, 10);
-    fclose(f);
-    return n;
 }

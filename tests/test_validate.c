@@ -29,42 +29,29 @@
 #define DST_FILL 0xE7
 
 #include "fsdt_expect.h"
+#include "fsdt_guarded_fixture.h"
 
-/* Buffers shared by the tests, refilled by fresh() and compared by untouched(). */
+/* Buffers shared by the tests, refilled by fresh() and compared by UNTOUCHED(). */
 static unsigned char *g_store, *g_dst;
+static const fsdt_guarded_buf g_bufs[] = {
+    {&g_store, STORE, STORE_FILL, "storage"},
+    {&g_dst, DST, DST_FILL, "dst/src"},
+};
 
-static void fresh(void)
-{
-    memset(g_store, STORE_FILL, STORE);
-    memset(g_dst, DST_FILL, DST);
-}
-
-static void untouched_(int line)
-{
-    for (size_t i = 0; i < STORE; i++)
-        if (g_store[i] != STORE_FILL)
-            fail_msg("line %d: storage byte %zu was written", line, i);
-    for (size_t i = 0; i < DST; i++)
-        if (g_dst[i] != DST_FILL)
-            fail_msg("line %d: dst/src byte %zu was written", line, i);
-    if (!fsdt_guards_intact(g_store, STORE) || !fsdt_guards_intact(g_dst, DST))
-        fail_msg("line %d: guard bytes overwritten", line);
-}
-#define UNTOUCHED() untouched_(__LINE__)
+static void fresh(void) { fsdt_fixture_refill(g_bufs, FSDT_NBUFS(g_bufs)); }
+#define UNTOUCHED() fsdt_fixture_untouched(g_bufs, FSDT_NBUFS(g_bufs), __LINE__)
 
 static int setup(void **state)
 {
     (void)state;
-    g_store = fsdt_guarded_alloc(STORE, STORE_FILL);
-    g_dst = fsdt_guarded_alloc(DST, DST_FILL);
+    fsdt_fixture_setup(g_bufs, FSDT_NBUFS(g_bufs));
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fsdt_guarded_free(g_store);
-    fsdt_guarded_free(g_dst);
+    fsdt_fixture_teardown(g_bufs, FSDT_NBUFS(g_bufs));
     return 0;
 }
 
