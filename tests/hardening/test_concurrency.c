@@ -85,12 +85,42 @@ static int same(worker *w, const unsigned char *want, const unsigned char *got, 
     return 0;
 }
 
+/* The unpack half of parts 1 and 2: unpacks `src` (c->packed_size bytes) into a guarded copy of
+ * the case's storage, with fsd_unpack when ctx is NULL, else with fsd_unpack_from_host on ctx,
+ * and compares the whole storage (the view and the bytes around it) with the reference. */
+static void unpack_check(worker *w, fsd_context *ctx, const fsdt_case *c,
+                         const unsigned char *src)
+{
+    const char *what = ctx == NULL ? "fsd_unpack" : "fsd_unpack_from_host";
+    unsigned char *store_want = malloc(c->storage_size);
+    unsigned char *store_got = fsdt_guarded_alloc(c->storage_size, 0);
+    if (store_want == NULL) {
+        record(w, "out of memory");
+        goto done;
+    }
+    memcpy(store_want, c->storage, c->storage_size);
+    memcpy(store_got, c->storage, c->storage_size);
+    fsdt_reference_unpack(c, src, store_want);
+    DLTensor view = c->t;
+    view.data = store_got;
+    CHECK_OK(w,
+             ctx == NULL ? fsd_unpack(src, c->packed_size, &view, NULL)
+                         : fsd_unpack_from_host(ctx, src, c->packed_size, &view, NULL),
+             what, c);
+    if (!same(w, store_want, store_got, c->storage_size, what, c))
+        goto done;
+    if (!fsdt_guards_intact(store_got, c->storage_size))
+        record(w, "thread %d: %s wrote outside the storage\n  %s", w->id, what, c->desc);
+done:
+    fsdt_guarded_free(store_got);
+    free(store_want);
+}
+
 /* Part 1 for one case: fsd_pack, then fsd_unpack into a copy of the storage. */
 static void stateless_case(worker *w, const fsdt_case *c)
 {
     unsigned char *want = malloc(c->packed_size + 1);
     unsigned char *got = fsdt_guarded_alloc(c->packed_size, 0x5A);
-    unsigned char *store_want = NULL, *store_got = NULL;
     if (want == NULL) {
         record(w, "out of memory");
         goto done;
@@ -108,25 +138,8 @@ static void stateless_case(worker *w, const fsdt_case *c)
     /* unpack the reversed bytes into a copy of the storage */
     for (size_t i = 0; i < c->packed_size; i++)
         got[i] = want[c->packed_size - 1 - i];
-    store_want = malloc(c->storage_size);
-    store_got = fsdt_guarded_alloc(c->storage_size, 0);
-    if (store_want == NULL) {
-        record(w, "out of memory");
-        goto done;
-    }
-    memcpy(store_want, c->storage, c->storage_size);
-    memcpy(store_got, c->storage, c->storage_size);
-    fsdt_reference_unpack(c, got, store_want);
-    DLTensor view = c->t;
-    view.data = store_got;
-    CHECK_OK(w, fsd_unpack(got, c->packed_size, &view, NULL), "fsd_unpack", c);
-    if (!same(w, store_want, store_got, c->storage_size, "fsd_unpack", c))
-        goto done;
-    if (!fsdt_guards_intact(store_got, c->storage_size))
-        record(w, "thread %d: fsd_unpack wrote outside the storage\n  %s", w->id, c->desc);
+    unpack_check(w, NULL, c, got);
 done:
-    fsdt_guarded_free(store_got);
-    free(store_want);
     fsdt_guarded_free(got);
     free(want);
 }
@@ -136,7 +149,6 @@ static void context_case(worker *w, fsd_context *ctx, const fsdt_case *c)
 {
     unsigned char *want = malloc(c->packed_size + 1);
     unsigned char *got = fsdt_guarded_alloc(c->packed_size, 0xA5);
-    unsigned char *store_want = NULL, *store_got = NULL;
     void *bytes = NULL;
     DLManagedTensor *m = NULL;
     if (want == NULL) {
@@ -174,28 +186,11 @@ static void context_case(worker *w, fsd_context *ctx, const fsdt_case *c)
         data[i] = data[size - 1 - i];
         data[size - 1 - i] = x;
     }
-    store_want = malloc(c->storage_size);
-    store_got = fsdt_guarded_alloc(c->storage_size, 0);
-    if (store_want == NULL) {
-        record(w, "out of memory");
-        goto done;
-    }
-    memcpy(store_want, c->storage, c->storage_size);
-    memcpy(store_got, c->storage, c->storage_size);
-    fsdt_reference_unpack(c, data, store_want);
-    DLTensor view = c->t;
-    view.data = store_got;
-    CHECK_OK(w, fsd_unpack_from_host(ctx, data, size, &view, NULL), "fsd_unpack_from_host", c);
-    if (!same(w, store_want, store_got, c->storage_size, "fsd_unpack_from_host", c))
-        goto done;
-    if (!fsdt_guards_intact(store_got, c->storage_size))
-        record(w, "thread %d: fsd_unpack_from_host wrote outside the storage\n  %s", w->id, c->desc);
+    unpack_check(w, ctx, c, data); /* size == c->packed_size here */
 done:
     if (m != NULL)
         m->deleter(m);
     fsd_bytes_free(bytes);
-    fsdt_guarded_free(store_got);
-    free(store_want);
     fsdt_guarded_free(got);
     free(want);
 }
