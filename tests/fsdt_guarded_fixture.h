@@ -62,4 +62,22 @@ static inline void fsdt_fixture_untouched(const fsdt_guarded_buf *bufs, size_t c
             fail_msg("line %d: guard bytes overwritten", line);
 }
 
+/* A kDLCPU tensor of unsigned `bits`-bit elements (`lanes` lanes) over `data`; shape and
+ * strides are the caller's arrays (not copied), byte_offset 0. */
+static inline DLTensor fsdt_host_tensor(void *data, int ndim, int64_t *shape, int64_t *strides,
+                                        int bits, int lanes)
+{
+    DLTensor t;
+    memset(&t, 0, sizeof t);
+    t.data = data;
+    t.device.device_type = kDLCPU;
+    t.ndim = ndim;
+    t.dtype.code = kDLUInt;
+    t.dtype.bits = (uint8_t)bits;
+    t.dtype.lanes = (uint16_t)lanes;
+    t.shape = shape;
+    t.strides = strides;
+    return t;
+}
+
 #endif

@@ -26,6 +26,7 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_report.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -220,25 +221,16 @@ static void test_invalid_configs(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Host round trip vs the reference                                                            */
 
-typedef struct report {
-    long failures, failed_cases;
-    int last_index;
-} report;
+typedef fsdt_report report;
 
 static void fail_case(report *rep, const fsdt_case *c, int threads, const char *fmt, ...)
 {
-    if (rep->failures == 0 || rep->last_index != c->index)
-        rep->failed_cases++;
-    rep->last_index = c->index;
-    if (rep->failures++ >= MAX_REPORTS)
-        return;
+    char tag[32];
+    snprintf(tag, sizeof tag, " (%d threads)", threads);
     va_list ap;
     va_start(ap, fmt);
-    printf("FAIL (%d threads): ", threads);
-    vprintf(fmt, ap);
+    fsdt_report_vfail(rep, MAX_REPORTS, c, tag, NULL, 0, fmt, ap);
     va_end(ap);
-    printf("\n      %s\n      replay: FSD_TEST_SEED=%llu\n", c->desc, (unsigned long long)c->seed);
-    fflush(stdout);
 }
 
 static void host_case(report *rep, fsd_context *ctx, int threads, const fsdt_case *c)

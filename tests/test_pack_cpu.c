@@ -22,6 +22,7 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_report.h"
 
 #define MAX_REPORTS 20
 #define FILL 0x5A
@@ -29,27 +30,14 @@
 static uint64_t g_seed;
 static long g_first, g_count;
 
-typedef struct report {
-    long failures;     /* failed checks */
-    long failed_cases; /* cases with at least one */
-    int last_index;    /* index of the last failed case */
-} report;
+typedef fsdt_report report;
 
 static void fail_case(report *rep, const fsdt_case *c, const char *fmt, ...)
 {
-    if (rep->failures == 0 || rep->last_index != c->index)
-        rep->failed_cases++;
-    rep->last_index = c->index;
-    if (rep->failures++ >= MAX_REPORTS)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
+    fsdt_report_vfail(rep, MAX_REPORTS, c, "", NULL, 1, fmt, ap);
     va_end(ap);
-    printf("\n      %s\n      replay: FSD_TEST_SEED=%llu FSD_TEST_CASE=%d\n", c->desc,
-           (unsigned long long)c->seed, c->index);
-    fflush(stdout);
 }
 
 static void finish(const report *rep, const char *what)

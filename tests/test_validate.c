@@ -58,17 +58,7 @@ static int teardown(void **state)
 /* A host tensor over g_store: shape/strides are the caller's arrays (not copied). */
 static DLTensor tensor(int ndim, int64_t *shape, int64_t *strides, int bits, int lanes)
 {
-    DLTensor t;
-    memset(&t, 0, sizeof t);
-    t.data = g_store;
-    t.device.device_type = kDLCPU;
-    t.ndim = ndim;
-    t.dtype.code = kDLUInt;
-    t.dtype.bits = (uint8_t)bits;
-    t.dtype.lanes = (uint16_t)lanes;
-    t.shape = shape;
-    t.strides = strides;
-    return t;
+    return fsdt_host_tensor(g_store, ndim, shape, strides, bits, lanes);
 }
 
 /* The three entry points reject `t` with `want`, writing nothing. */

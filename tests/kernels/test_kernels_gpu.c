@@ -19,15 +19,9 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_cuda_ok.h"
 
 #define SKIP_CODE 77
-
-#define CUDA_OK(call)                                                               \
-    do {                                                                            \
-        cudaError_t e_ = (call);                                                    \
-        if (e_ != cudaSuccess)                                                      \
-            fail_msg("%s: %s", #call, cudaGetErrorString(e_));                      \
-    } while (0)
 
 typedef enum where { ON_DEVICE, ON_MAPPED_HOST } where;
 

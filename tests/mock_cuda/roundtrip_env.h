@@ -7,6 +7,7 @@
 #ifndef ROUNDTRIP_ENV_H
 #define ROUNDTRIP_ENV_H
 
+#include "fsdt_report.h"
 #include "roundtrip_config.h"
 #include "roundtrip_runtime.h"
 
@@ -29,26 +30,14 @@ typedef struct env {
     rt_counts base; /* at env_open: what was there before */
 } env;
 
-typedef struct report {
-    long failures, failed_cases;
-    int last_index;
-} report;
+typedef fsdt_report report;
 
 static void fail_case(report *rep, const fsdt_case *c, const env *e, const char *fmt, ...)
 {
-    if (rep->failures == 0 || rep->last_index != c->index)
-        rep->failed_cases++;
-    rep->last_index = c->index;
-    if (rep->failures++ >= MAX_REPORTS)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
+    fsdt_report_vfail(rep, MAX_REPORTS, c, "", e->what, 1, fmt, ap);
     va_end(ap);
-    printf("\n      %s\n      %s\n      replay: FSD_TEST_SEED=%llu FSD_TEST_CASE=%d\n", c->desc,
-           e->what, (unsigned long long)c->seed, c->index);
-    fflush(stdout);
 }
 
 static void env_open(env *e)

@@ -24,11 +24,6 @@ static void rt_schedule(uint64_t seed, int eager);
 /* Waits for all queued work. */
 static void rt_drain(void);
 
-#define CUDA_OK(call)                                                                     \
-    do {                                                                                  \
-        cudaError_t e_ = (call);                                                          \
-        if (e_ != cudaSuccess)                                                            \
-            fail_msg("%s: %s", #call, cudaGetErrorString(e_));                            \
-    } while (0)
+#include "fsdt_cuda_ok.h"
 
 #endif

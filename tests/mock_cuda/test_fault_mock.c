@@ -25,14 +25,8 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_cuda_ok.h"
 #include "mock_cuda.h"
-
-#define CUDA_OK(call)                                                                     \
-    do {                                                                                  \
-        cudaError_t e_ = (call);                                                          \
-        if (e_ != cudaSuccess)                                                            \
-            fail_msg("%s: %s", #call, cudaGetErrorString(e_));                            \
-    } while (0)
 
 #define FILL 0x5A
 
