@@ -17,14 +17,20 @@
  * split over all threads, 16 KiB .. 32 MiB, the benchmark's layouts, pack and unpack) on the
  * 2-vCPU EPYC VM this project is measured on. Below 256 KiB a second thread costs more than it
  * gives (waking and joining a worker takes tens of microseconds). With the strided side
- * prefetched (cpu_copy.c) and the machine quiet, six runs found the last crossover of the
- * layouts of runs at 8-32 MiB of tensor (2 KiB runs, where streaming starts at 8 MiB; the
- * other layouts from 1.5-8 MiB) and suggested 8, 16, 4, 4, 8 and 8 MiB per thread: 8 MiB, the
- * median. (Before the prefetch, with other sessions' builds sharing the cores, no size up to
- * 32 MiB had paid and this was 32 MiB.) Machines with more memory bandwidth per core gain
- * from threads earlier: re-run the tool there.
+ * prefetched (cpu_copy.c) and the machine quiet, six runs of the tool found 256-byte runs and
+ * the KV permute crossing over at 1.5-8 MiB of tensor, 2 KiB runs at 4-32 MiB, and suggested
+ * 4-16 MiB per thread (median 8). The late crossovers are the tool's: it calls in a tight
+ * loop, so an 8 MiB tensor stays in L3 for the one thread. Timed a call at a time (in one process,
+ * median of 15), 2 KiB runs on 2 threads beat one at 8 MiB (1.55-1.78 x memcpy against
+ * 1.10-1.21 x) and at 4 MiB (1.19-1.72 x against 0.76-1.04 x), and fastserde-bench's 8 and
+ * 14 MiB KV-cache chunks (head-subset, permute, token slice, pack and unpack; three runs
+ * interleaved) ran 1.06-1.9 x faster on the context with 4 MiB per thread than with 8 in 17
+ * of 18 comparisons (0.92 x in one): 4 MiB. (Before the
+ * prefetch, with other sessions' builds sharing the cores, no size up to 32 MiB had paid and
+ * this was 32 MiB.) Machines with more memory bandwidth per core gain from threads earlier:
+ * re-run the tool there.
  */
-#define FSD_CPU_MIN_BYTES_PER_THREAD ((uint64_t)8 << 20)
+#define FSD_CPU_MIN_BYTES_PER_THREAD ((uint64_t)4 << 20)
 
 /*
  * The same for the cache-blocked transposes (cpu_transpose.h), which are bound by their
