@@ -20,7 +20,8 @@
  * prefetched (cpu_copy.c) and the machine quiet, six runs of the tool found 256-byte runs and
  * the KV permute crossing over at 1.5-8 MiB of tensor, 2 KiB runs at 4-32 MiB, and suggested
  * 4-16 MiB per thread (median 8). The late crossovers are the tool's: it calls in a tight
- * loop, so an 8 MiB tensor stays in L3 for the one thread. Timed a call at a time (in one process,
+ * loop, so an 8 MiB tensor stays in L3 for the one thread (25 GB/s for 2 KiB runs there,
+ * past what DRAM gives it). Timed a call at a time (in one process,
  * median of 15), 2 KiB runs on 2 threads beat one at 8 MiB (1.55-1.78 x memcpy against
  * 1.10-1.21 x) and at 4 MiB (1.19-1.72 x against 0.76-1.04 x), and fastserde-bench's 8 and
  * 14 MiB KV-cache chunks (head-subset, permute, token slice, pack and unpack; three runs
