@@ -365,7 +365,7 @@ void fsd_cpu_execute_opts(const fsd_plan *p, const fsd_cpu_opts *opts)
     case FSD_PATH_TRANSPOSE: {
         int ta = fsd_cpu_transpose_dim(p);
         if (ta >= 0)
-            fsd_cpu_copy_transpose(p, ta, simd);
+            fsd_cpu_copy_transpose(p, ta, stream, simd);
         else
             copy_runs(p, stream, simd);
         break;

@@ -6,9 +6,9 @@
  * Blocks of FSD_CPU_TILE_X_BYTES x FSD_CPU_TILE_Y_BYTES bytes stay in L1; inside a block,
  * elements of 1, 2, 4 and 8 bytes are transposed in SSE2 registers, 16 x 16, 8 x 8, 4 x 4 and
  * 2 x 2 at a time (16-byte elements are moved whole); other element sizes, and the ragged
- * edges, are moved one element at a time inside the same blocks. Stores are ordinary ones:
- * streaming the blocks' output rows (through an L1 buffer) measured slower for 1- and 2-byte
- * elements and no better for 4- and 8-byte ones (docs/cpu-path.md).
+ * edges, are moved one element at a time inside the same blocks. Large copies whose output
+ * rows are 64-byte aligned stage blocks in an L1 buffer and write each output row's line with
+ * streaming stores (cpu_transpose.c; docs/cpu-path.md).
  */
 #ifndef FSD_CPU_TRANSPOSE_H
 #define FSD_CPU_TRANSPOSE_H
@@ -36,10 +36,11 @@
  * Transposes a matrix of elements of `e` bytes: `in` holds ny rows `is` bytes apart, each of
  * nx contiguous elements; element (x, y) goes to out + x * os + y * e. Any e >= 1, any strides
  * (negative too), any alignment; in and out must not overlap.
- * @param simd  0: element moves only
+ * @param stream  1: a large copy: streaming stores where the output rows allow (then fenced)
+ * @param simd    0: element moves only
  */
 void fsd_cpu_transpose(char *out, int64_t os, const char *in, int64_t is, uint64_t nx,
-                       uint64_t ny, uint32_t e, int simd);
+                       uint64_t ny, uint32_t e, int stream, int simd);
 
 /*
  * The outer dimension the CPU tiles a plan along (stride elem_size on the strided side), or -1
@@ -50,7 +51,8 @@ void fsd_cpu_transpose(char *out, int64_t os, const char *in, int64_t is, uint64
 int fsd_cpu_transpose_dim(const fsd_plan *plan);
 
 /* Copies the plan's range [begin, end) tile by tile along dimension `ta`
- * (fsd_cpu_transpose_dim) and the plan's innermost outer dimension. */
-void fsd_cpu_copy_transpose(const fsd_plan *plan, int ta, int simd);
+ * (fsd_cpu_transpose_dim) and the plan's innermost outer dimension; `stream` and `simd` as
+ * for fsd_cpu_transpose. */
+void fsd_cpu_copy_transpose(const fsd_plan *plan, int ta, int stream, int simd);
 
 #endif

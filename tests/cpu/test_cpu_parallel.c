@@ -269,6 +269,105 @@ static void test_long_runs(void **state)
     }
 }
 
+/* A 64-byte aligned buffer of n bytes between two 64-byte guards of `fill` (free with
+ * aligned_free64). */
+static unsigned char *aligned_guarded(size_t n, unsigned char fill)
+{
+    unsigned char *p = aligned_alloc(64, (n + 128 + 63) / 64 * 64);
+    assert_non_null(p);
+    memset(p, fill, n + 128);
+    return p + 64;
+}
+
+static void aligned_free64(unsigned char *p)
+{
+    free(p - 64);
+}
+
+static void assert_guards(const unsigned char *p, size_t n, unsigned char fill, const char *what)
+{
+    for (size_t i = 0; i < 64; i++)
+        if (p[-1 - (long)i] != fill || p[n + i] != fill)
+            fail_msg("%s: wrote outside the buffer", what);
+}
+
+/* Transposes whose output rows are 64-byte aligned lines (packed side and storage aligned, row
+ * pitches multiples of 64, and one ragged pitch), so that the streamed blocks of
+ * cpu_transpose.c run, with their ragged last band and column: elements of 1..16 bytes, pack
+ * and unpack, forced streaming and the automatic choice, split over 1-3 threads and cut into
+ * ranges, against the obvious loops. */
+static void test_streamed_transposes(void **state)
+{
+    (void)state;
+    static const uint32_t elems[] = {1, 2, 4, 8, 16};
+    for (int k = 0; k < 5; k++) {
+        const uint32_t e = elems[k];
+        /* [2, A, B] -> [2, B, A]: packed rows of A elements; A * e a multiple of 64 (twice the
+         * line and a ragged band), or not (the unaligned fallback). */
+        const int64_t as[3] = {128 / e + 64 / e / 2, 128 / e, 64 / e * 3 + 1};
+        for (int v = 0; v < 3; v++) {
+            const int64_t A = as[v] < 1 ? 1 : as[v], B = 256 / e + 37, batch = 2;
+            const size_t n = (size_t)(batch * A * B) * e;
+            unsigned char *base = aligned_guarded(n, 0x3C), *packed = aligned_guarded(n, 0xC3);
+            unsigned char *want = malloc(n);
+            for (size_t i = 0; i < n; i++)
+                base[i] = (unsigned char)(i * 97 + 13 + (size_t)v);
+            for (int64_t b = 0; b < batch; b++)
+                for (int64_t j = 0; j < B; j++)
+                    for (int64_t i = 0; i < A; i++)
+                        memcpy(want + ((size_t)((b * B + j) * A + i)) * e,
+                               base + ((size_t)((b * A + i) * B + j)) * e, e);
+            int64_t shape[3] = {batch, B, A}, strides[3] = {A * B, 1, B};
+            DLTensor t = {base, {kDLCPU, 0}, 3, {kDLUInt, (uint8_t)(8 * e), 1}, shape, strides, 0};
+            if (e == 16) /* 16-byte elements: two 8-byte lanes */
+                t.dtype = (DLDataType){kDLUInt, 64, 2};
+            fsd_layout l;
+            assert_int_equal(fsd_layout_for_pack(&t, packed, n, &l), FSD_SUCCESS);
+            for (int o = 0; o < 2; o++) {
+                const fsd_cpu_opts opts = {o ? FSD_CPU_STORE_STREAM : FSD_CPU_STORE_AUTO, 1};
+                for (int th = 0; th < 3; th++) {
+                    char what[96];
+                    snprintf(what, sizeof what, "e %u, A %lld, %s, %d threads", e, (long long)A,
+                             o ? "stream" : "auto", THREADS[th]);
+                    memset(packed, 0xC3, n);
+                    fsd_cpu_execute_parallel_ex(g_pool[th], &l, packed, FSD_DIR_PACK, 0, &opts);
+                    long d = fsdt_first_diff(want, packed, n);
+                    if (d >= 0)
+                        fail_msg("%s pack: byte %ld differs", what, d);
+                    assert_guards(packed, n, 0xC3, what);
+                    /* unpack the packed bytes into a cleared base: the original comes back */
+                    unsigned char *orig = malloc(n);
+                    memcpy(orig, base, n);
+                    memset(base, 0, n);
+                    fsd_cpu_execute_parallel_ex(g_pool[th], &l, packed, FSD_DIR_UNPACK, 0, &opts);
+                    d = fsdt_first_diff(orig, base, n);
+                    if (d >= 0)
+                        fail_msg("%s unpack: byte %ld differs", what, d);
+                    assert_guards(base, n, 0x3C, what);
+                    free(orig);
+                }
+                /* ranges of a few lines and odd sizes, each planned on its own */
+                for (uint64_t chunk = 64 * 3; chunk <= 64 * 3 + 1; chunk++) {
+                    memset(packed, 0xC3, n);
+                    for (uint64_t b0 = 0; b0 < n; b0 += chunk) {
+                        uint64_t b1 = b0 + chunk < n ? b0 + chunk : n;
+                        fsd_plan plan;
+                        fsd_plan_build_range(&l, packed + b0, b0, b1, FSD_DIR_PACK, 0, &plan);
+                        fsd_cpu_execute_opts(&plan, &opts);
+                    }
+                    if (fsdt_first_diff(want, packed, n) >= 0)
+                        fail_msg("e %u, A %lld: ranges of %llu: pack differs", e, (long long)A,
+                                 (unsigned long long)chunk);
+                    assert_guards(packed, n, 0xC3, "ranges");
+                }
+            }
+            free(want);
+            aligned_free64(packed);
+            aligned_free64(base);
+        }
+    }
+}
+
 /* fsd_cpu_memcpy_parallel (the round trip's host copies and fsd_from_bytes on the CPU): every
  * byte copied, none around, streaming or not, any alignment. */
 static void test_memcpy_parallel(void **state)
@@ -324,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_cpu_layouts),
         cmocka_unit_test(test_auto_streaming),
         cmocka_unit_test(test_long_runs),
+        cmocka_unit_test(test_streamed_transposes),
         cmocka_unit_test(test_memcpy_parallel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
