@@ -152,11 +152,12 @@ static void tile(char *out, int64_t os, const char *in, int64_t is, uint64_t nx,
  * Streamed blocks: FSD_CPU_STAGE_IN_BYTES of each of FSD_CPU_STAGE_OUT_BYTES / e input rows
  * are transposed into an L1 buffer, whose rows are then each one whole line of an output row:
  * streaming stores write it without reading it first. Used for large copies (streaming by
- * size) of elements of 1-16 bytes when the output rows are 64-byte aligned lines; a block whose
- * output pieces are shorter (the last band) or unaligned stores them ordinarily. fp16,
- * [32, 1024, 1024] (64 MiB), against the ordinary blocks, the same process: 1.35-1.55 x on one
- * thread, 1.25-1.3 x on two; staged without streaming stores it was slower than the ordinary
- * blocks (a buffer alone gains nothing: the reads saved are the output lines').
+ * size) of elements of 1-16 bytes when the output rows are a multiple of 64 bytes apart; the
+ * bands start at the rows' line boundaries, and the pieces shorter than a line (the first band
+ * of a misaligned output, the last band) are stored ordinarily. fp16, [32, 1024, 1024]
+ * (64 MiB), against the ordinary blocks, in one process: 1.35-1.55 x on one thread, 1.25-1.3 x
+ * on two; staged without streaming stores it was slower than the ordinary blocks (a buffer
+ * alone gains nothing: the reads saved are the output lines').
  */
 #if FSD_CPU_HAVE_SSE2
 #define FSD_CPU_STAGE_OUT_BYTES 64
@@ -164,9 +165,11 @@ static void tile(char *out, int64_t os, const char *in, int64_t is, uint64_t nx,
 #define FSD_CPU_STAGE_IN_BYTES 256
 #endif
 
+/* Output rows whose pieces can be whole lines: rows a multiple of 64 bytes apart, and a
+ * line boundary that falls between elements (malloc's 16-byte alignment will do). */
 static int streams_rows(const char *out, int64_t os, uint32_t e)
 {
-    return e <= 16 && FSD_CPU_STAGE_OUT_BYTES % e == 0 && ((uintptr_t)out & 63) == 0 &&
+    return e <= 16 && FSD_CPU_STAGE_OUT_BYTES % e == 0 && ((uintptr_t)out & 63) % e == 0 &&
            os % 64 == 0;
 }
 
@@ -175,15 +178,19 @@ static void transpose_streamed(char *out, int64_t os, const char *in, int64_t is
 {
     _Alignas(64) char buf[FSD_CPU_STAGE_IN_BYTES * FSD_CPU_STAGE_OUT_BYTES];
     const uint64_t sx = FSD_CPU_STAGE_IN_BYTES / e, sy = FSD_CPU_STAGE_OUT_BYTES / e;
-    for (uint64_t y0 = 0; y0 < ny; y0 += sy) {
-        const uint64_t ty = ny - y0 < sy ? ny - y0 : sy;
+    /* A first band up to the output rows' next line boundary, then bands of one line. */
+    const uint64_t head = (64 - ((uintptr_t)out & 63)) % 64 / e;
+    for (uint64_t y0 = 0, ty; y0 < ny; y0 += ty) {
+        const uint64_t band = y0 == 0 && head > 0 ? head : sy;
+        ty = ny - y0 < band ? ny - y0 : band;
         const uint64_t piece = ty * e; /* bytes of each output row in this band */
         for (uint64_t x0 = 0; x0 < nx; x0 += sx) {
             const uint64_t tx = nx - x0 < sx ? nx - x0 : sx;
             tile(buf, FSD_CPU_STAGE_OUT_BYTES, in + (int64_t)y0 * is + x0 * e, is, tx, ty, e, 1);
             for (uint64_t r = 0; r < tx; r++) {
                 char *d = out + (int64_t)(x0 + r) * os + y0 * e;
-                const __m128i *b = (const __m128i *)(const void *)(buf + r * FSD_CPU_STAGE_OUT_BYTES);
+                const __m128i *b =
+                    (const __m128i *)(const void *)(buf + r * FSD_CPU_STAGE_OUT_BYTES);
                 if (piece == FSD_CPU_STAGE_OUT_BYTES) {
                     __m128i *q = (__m128i *)(void *)d;
                     _mm_stream_si128(q, _mm_load_si128(b));

@@ -291,11 +291,12 @@ static void assert_guards(const unsigned char *p, size_t n, unsigned char fill, 
             fail_msg("%s: wrote outside the buffer", what);
 }
 
-/* Transposes whose output rows are 64-byte aligned lines (packed side and storage aligned, row
- * pitches multiples of 64, and one ragged pitch), so that the streamed blocks of
- * cpu_transpose.c run, with their ragged last band and column: elements of 1..16 bytes, pack
- * and unpack, forced streaming and the automatic choice, split over 1-3 threads and cut into
- * ranges, against the obvious loops. */
+/* Transposes whose output rows can be streamed a line at a time (row pitches multiples of 64,
+ * and one ragged pitch; packed side and storage aligned, or 16 or e bytes past a line, so that
+ * the first band is short), so that the streamed blocks of cpu_transpose.c run, with their
+ * ragged last band and column: elements of 1..16 bytes, pack and unpack, forced streaming and
+ * the automatic choice, split over 1-3 threads and cut into ranges, against the obvious
+ * loops. */
 static void test_streamed_transposes(void **state)
 {
     (void)state;
@@ -305,10 +306,13 @@ static void test_streamed_transposes(void **state)
         /* [2, A, B] -> [2, B, A]: packed rows of A elements; A * e a multiple of 64 (twice the
          * line and a ragged band), or not (the unaligned fallback). */
         const int64_t as[3] = {128 / e + 64 / e / 2, 128 / e, 64 / e * 3 + 1};
-        for (int v = 0; v < 3; v++) {
-            const int64_t A = as[v] < 1 ? 1 : as[v], B = 256 / e + 37, batch = 2;
+        for (int v = 0; v < 6; v++) {
+            const int64_t A = as[v % 3] < 1 ? 1 : as[v % 3], B = 256 / e + 37, batch = 2;
             const size_t n = (size_t)(batch * A * B) * e;
-            unsigned char *base = aligned_guarded(n, 0x3C), *packed = aligned_guarded(n, 0xC3);
+            const size_t shift = v < 3 ? 0 : v == 3 ? 16 : e * (size_t)(v == 4 ? 1 : 3) % 64;
+            unsigned char *base_buf = aligned_guarded(n + shift, 0x3C);
+            unsigned char *packed_buf = aligned_guarded(n + shift, 0xC3);
+            unsigned char *base = base_buf + shift, *packed = packed_buf + shift;
             unsigned char *want = malloc(n);
             for (size_t i = 0; i < n; i++)
                 base[i] = (unsigned char)(i * 97 + 13 + (size_t)v);
@@ -327,14 +331,17 @@ static void test_streamed_transposes(void **state)
                 const fsd_cpu_opts opts = {o ? FSD_CPU_STORE_STREAM : FSD_CPU_STORE_AUTO, 1};
                 for (int th = 0; th < 3; th++) {
                     char what[96];
-                    snprintf(what, sizeof what, "e %u, A %lld, %s, %d threads", e, (long long)A,
-                             o ? "stream" : "auto", THREADS[th]);
+                    snprintf(what, sizeof what, "e %u, A %lld, shift %zu, %s, %d threads", e,
+                             (long long)A, shift, o ? "stream" : "auto", THREADS[th]);
                     memset(packed, 0xC3, n);
                     fsd_cpu_execute_parallel_ex(g_pool[th], &l, packed, FSD_DIR_PACK, 0, &opts);
                     long d = fsdt_first_diff(want, packed, n);
                     if (d >= 0)
                         fail_msg("%s pack: byte %ld differs", what, d);
-                    assert_guards(packed, n, 0xC3, what);
+                    assert_guards(packed_buf, n + shift, 0xC3, what);
+                    for (size_t i = 0; i < shift; i++)
+                        if (packed_buf[i] != 0xC3)
+                            fail_msg("%s pack: wrote before the packed bytes", what);
                     /* unpack the packed bytes into a cleared base: the original comes back */
                     unsigned char *orig = malloc(n);
                     memcpy(orig, base, n);
@@ -343,7 +350,10 @@ static void test_streamed_transposes(void **state)
                     d = fsdt_first_diff(orig, base, n);
                     if (d >= 0)
                         fail_msg("%s unpack: byte %ld differs", what, d);
-                    assert_guards(base, n, 0x3C, what);
+                    assert_guards(base_buf, n + shift, 0x3C, what);
+                    for (size_t i = 0; i < shift; i++)
+                        if (base_buf[i] != 0x3C)
+                            fail_msg("%s unpack: wrote before the storage", what);
                     free(orig);
                 }
                 /* ranges of a few lines and odd sizes, each planned on its own */
@@ -358,12 +368,12 @@ static void test_streamed_transposes(void **state)
                     if (fsdt_first_diff(want, packed, n) >= 0)
                         fail_msg("e %u, A %lld: ranges of %llu: pack differs", e, (long long)A,
                                  (unsigned long long)chunk);
-                    assert_guards(packed, n, 0xC3, "ranges");
+                    assert_guards(packed_buf, n + shift, 0xC3, "ranges");
                 }
             }
             free(want);
-            aligned_free64(packed);
-            aligned_free64(base);
+            aligned_free64(packed_buf);
+            aligned_free64(base_buf);
         }
     }
 }
