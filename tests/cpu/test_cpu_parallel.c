@@ -16,7 +16,7 @@
  * transposes, runs of 1..2500 bytes, KV permutes) of up to 2 MiB; two past
  * FSD_CPU_STREAM_MIN_BYTES so that the automatic streaming path runs, one of them past the
  * threshold times 2 so that a 2-thread context splits it through the API; runs longer than
- * the gather buffer; and the pool's memcpy.
+ * the gather buffer; transposes whose output lines are streamed; and the pool's memcpy.
  * Pack output is compared byte for byte with a misaligned destination and guard bytes; unpack
  * over the whole storage.
  *
