@@ -99,7 +99,8 @@ int fsdt_view_overlaps(const fsdt_case *c);
 int fsdt_view_nests(const fsdt_case *c);
 
 /* Guarded buffers: `n` bytes (n may be 0) filled with `fill`, with FSDT_GUARD bytes of a known
- * pattern before and after. The returned pointer is 16-byte aligned. */
+ * pattern before and after. The returned pointer is 64-byte aligned (a cache line: tests
+ * misalign it on purpose with an offset). */
 unsigned char *fsdt_guarded_alloc(size_t n, unsigned char fill);
 int fsdt_guards_intact(const unsigned char *p, size_t n);
 void fsdt_guarded_free(unsigned char *p);

@@ -12,7 +12,8 @@ static unsigned char guard_byte(size_t i) { return (unsigned char)(0xC3u ^ (i * 
 
 unsigned char *fsdt_guarded_alloc(size_t n, unsigned char fill)
 {
-    unsigned char *base = malloc(n + 2 * FSDT_GUARD);
+    /* FSDT_GUARD is 64: the buffer starts on a line. aligned_alloc wants a multiple of 64. */
+    unsigned char *base = aligned_alloc(64, (n + 2 * FSDT_GUARD + 63) / 64 * 64);
     if (base == NULL) {
         fprintf(stderr, "fsd_cases: out of memory (%zu bytes)\n", n);
         exit(1);

@@ -269,26 +269,15 @@ static void test_long_runs(void **state)
     }
 }
 
-/* A 64-byte aligned buffer of n bytes between two 64-byte guards of `fill` (free with
- * aligned_free64). */
-static unsigned char *aligned_guarded(size_t n, unsigned char fill)
+/* Nothing written in the `shift` bytes before p + shift nor in the guards around buf. */
+static void assert_untouched_around(const unsigned char *buf, size_t shift, size_t n,
+                                    unsigned char fill, const char *what)
 {
-    unsigned char *p = aligned_alloc(64, (n + 128 + 63) / 64 * 64);
-    assert_non_null(p);
-    memset(p, fill, n + 128);
-    return p + 64;
-}
-
-static void aligned_free64(unsigned char *p)
-{
-    free(p - 64);
-}
-
-static void assert_guards(const unsigned char *p, size_t n, unsigned char fill, const char *what)
-{
-    for (size_t i = 0; i < 64; i++)
-        if (p[-1 - (long)i] != fill || p[n + i] != fill)
-            fail_msg("%s: wrote outside the buffer", what);
+    for (size_t i = 0; i < shift; i++)
+        if (buf[i] != fill)
+            fail_msg("%s: wrote before the buffer", what);
+    if (!fsdt_guards_intact(buf, shift + n))
+        fail_msg("%s: wrote outside the buffer", what);
 }
 
 /* Transposes whose output rows can be streamed a line at a time (row pitches multiples of 64,
@@ -310,8 +299,9 @@ static void test_streamed_transposes(void **state)
             const int64_t A = as[v % 3] < 1 ? 1 : as[v % 3], B = 256 / e + 37, batch = 2;
             const size_t n = (size_t)(batch * A * B) * e;
             const size_t shift = v < 3 ? 0 : v == 3 ? 16 : e * (size_t)(v == 4 ? 1 : 3) % 64;
-            unsigned char *base_buf = aligned_guarded(n + shift, 0x3C);
-            unsigned char *packed_buf = aligned_guarded(n + shift, 0xC3);
+            /* guarded buffers start on a line */
+            unsigned char *base_buf = fsdt_guarded_alloc(n + shift, 0x3C);
+            unsigned char *packed_buf = fsdt_guarded_alloc(n + shift, 0xC3);
             unsigned char *base = base_buf + shift, *packed = packed_buf + shift;
             unsigned char *want = malloc(n);
             for (size_t i = 0; i < n; i++)
@@ -338,10 +328,7 @@ static void test_streamed_transposes(void **state)
                     long d = fsdt_first_diff(want, packed, n);
                     if (d >= 0)
                         fail_msg("%s pack: byte %ld differs", what, d);
-                    assert_guards(packed_buf, n + shift, 0xC3, what);
-                    for (size_t i = 0; i < shift; i++)
-                        if (packed_buf[i] != 0xC3)
-                            fail_msg("%s pack: wrote before the packed bytes", what);
+                    assert_untouched_around(packed_buf, shift, n, 0xC3, what);
                     /* unpack the packed bytes into a cleared base: the original comes back */
                     unsigned char *orig = malloc(n);
                     memcpy(orig, base, n);
@@ -350,10 +337,7 @@ static void test_streamed_transposes(void **state)
                     d = fsdt_first_diff(orig, base, n);
                     if (d >= 0)
                         fail_msg("%s unpack: byte %ld differs", what, d);
-                    assert_guards(base_buf, n + shift, 0x3C, what);
-                    for (size_t i = 0; i < shift; i++)
-                        if (base_buf[i] != 0x3C)
-                            fail_msg("%s unpack: wrote before the storage", what);
+                    assert_untouched_around(base_buf, shift, n, 0x3C, what);
                     free(orig);
                 }
                 /* ranges of a few lines and odd sizes, each planned on its own */
@@ -368,12 +352,12 @@ static void test_streamed_transposes(void **state)
                     if (fsdt_first_diff(want, packed, n) >= 0)
                         fail_msg("e %u, A %lld: ranges of %llu: pack differs", e, (long long)A,
                                  (unsigned long long)chunk);
-                    assert_guards(packed_buf, n + shift, 0xC3, "ranges");
+                    assert_untouched_around(packed_buf, shift, n, 0xC3, "ranges");
                 }
             }
             free(want);
-            aligned_free64(packed_buf);
-            aligned_free64(base_buf);
+            fsdt_guarded_free(packed_buf);
+            fsdt_guarded_free(base_buf);
         }
     }
 }
