@@ -60,6 +60,19 @@ static int shares_for(uint64_t total, uint64_t granule, int n, uint64_t *per_sha
     return (int)((total + per - 1) / per);
 }
 
+int fsd_cpu_shares(fsd_pool *pool, uint64_t total, uint64_t granule, uint64_t min_bytes,
+                   uint64_t *per_share)
+{
+    int n = threads_for(total, min_bytes, fsd_pool_threads(pool));
+    *per_share = total;
+    if (n == 1)
+        return 1;
+    uint64_t k = FSD_CPU_SHARES_PER_THREAD;
+    if (min_bytes > 0 && total / ((uint64_t)n * k) < FSD_CPU_MIN_SHARE_BYTES)
+        k = total / ((uint64_t)n * FSD_CPU_MIN_SHARE_BYTES);
+    return shares_for(total, granule, n * (int)(k > 1 ? k : 1), per_share);
+}
+
 void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *l, void *packed,
                                  fsd_direction dir, uint64_t min_bytes, const fsd_cpu_opts *opts)
 {
@@ -82,10 +95,7 @@ void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *l, void *pack
             granule = row;
     }
     share_job j = {l, packed, dir, opts, 0, l->total_bytes};
-    uint64_t k = FSD_CPU_SHARES_PER_THREAD;
-    if (min_bytes > 0 && l->total_bytes / ((uint64_t)n * k) < FSD_CPU_MIN_SHARE_BYTES)
-        k = l->total_bytes / ((uint64_t)n * FSD_CPU_MIN_SHARE_BYTES);
-    int shares = shares_for(l->total_bytes, granule, n * (int)(k > 1 ? k : 1), &j.per_share);
+    int shares = fsd_cpu_shares(pool, l->total_bytes, granule, min_bytes, &j.per_share);
     fsd_pool_run(pool, run_share, &j, shares);
 }
 

@@ -56,6 +56,13 @@ void fsd_cpu_execute_parallel_ex(fsd_pool *pool, const fsd_layout *layout, void 
                                  fsd_direction dir, uint64_t min_bytes_per_thread,
                                  const fsd_cpu_opts *opts);
 
+/* How a copy of `total` bytes is cut for the pool's threads: returns the number of shares
+ * (1: the calling thread copies alone, fewer than two threads' worth of min_bytes_per_thread),
+ * each *per_share bytes (a multiple of `granule`; the last may be shorter), up to 8 shares per
+ * thread, each of at least 64 KiB. */
+int fsd_cpu_shares(fsd_pool *pool, uint64_t total, uint64_t granule, uint64_t min_bytes_per_thread,
+                   uint64_t *per_share);
+
 /* memcpy on the pool's threads (large copies between pinned chunks and user memory); streaming
  * stores from FSD_CPU_STREAM_MIN_BYTES on. */
 void fsd_cpu_memcpy_parallel(fsd_pool *pool, void *dst, const void *src, size_t n);

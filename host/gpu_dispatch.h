@@ -7,6 +7,11 @@
 
 #include "layout.h"
 
+/* Checks that CUDA device `device_id` exists, makes it current (the caller's device saved in
+ * *prev) and reads its multiprocessor count. FSD_ERROR_NO_GPU without a usable GPU. On success
+ * the caller ends with fsd_device_leave(device_id, *prev). */
+fsd_status fsd_gpu_enter(int device_id, int *prev, uint32_t *sm_count);
+
 /* Enqueues the copy between `layout` (a CUDA tensor) and `packed` on `stream`. */
 fsd_status fsd_gpu_execute(const fsd_layout *layout, void *packed, fsd_direction dir,
                            cudaStream_t stream);

@@ -68,6 +68,60 @@ static int64_t span_bytes(int64_t stride_elems, uint64_t esize, uint64_t extent)
     return (int64_t)(s * extent);
 }
 
+/* Stride of dim d in elements (compact row-major when t->strides is NULL). */
+static int64_t stride_of(const DLTensor *t, int d)
+{
+    if (t->strides != NULL)
+        return t->strides[d];
+    uint64_t inner = 1;
+    for (int k = d + 1; k < t->ndim; k++)
+        inner *= (uint64_t)t->shape[k]; /* bounded by the checked packed size */
+    return (int64_t)inner;
+}
+
+fsd_status fsd_tensor_extent(const DLTensor *t, const char *what, uint32_t elem_size,
+                             int64_t *stride_bytes, uint64_t *below, uint64_t *above)
+{
+    *below = *above = 0; /* both stay <= INT64_MAX */
+    for (int d = 0; d < t->ndim; d++) {
+        uint64_t n = (uint64_t)t->shape[d];
+        if (stride_bytes != NULL)
+            stride_bytes[d] = 0;
+        if (n <= 1)
+            continue;
+        int64_t stride = stride_of(t, d);
+        int64_t span = span_bytes(stride, elem_size, n - 1);
+        if (span < 0)
+            return fsd_fail(FSD_ERROR_OVERFLOW, "%s: stride[%d] = %lld times shape %llu overflows",
+                            what, d, (long long)stride, (unsigned long long)n);
+        uint64_t *side = stride < 0 ? below : above;
+        if (*side > (uint64_t)INT64_MAX - (uint64_t)span)
+            return fsd_fail(FSD_ERROR_OVERFLOW, "%s: byte offsets exceed 2^63 - 1 at dim %d", what, d);
+        *side += (uint64_t)span;
+        if (stride_bytes != NULL)
+            stride_bytes[d] = stride * (int64_t)elem_size; /* fits: checked by span_bytes */
+    }
+    return FSD_SUCCESS;
+}
+
+fsd_status fsd_tensor_base(const void *data, uint64_t byte_offset, uint64_t below, uint64_t above,
+                           uint32_t elem_size, const char *what, char **base)
+{
+    /* Offsets from `data` fit in 63 bits, and no address wraps around. */
+    if (above > (uint64_t)INT64_MAX - elem_size ||
+        byte_offset > (uint64_t)INT64_MAX - above - elem_size)
+        return fsd_fail(FSD_ERROR_OVERFLOW, "%s: byte_offset %llu plus the tensor's extent exceeds 2^63 - 1",
+                        what, (unsigned long long)byte_offset);
+    uintptr_t p = (uintptr_t)data;
+    if (byte_offset > UINTPTR_MAX - p)
+        return fsd_fail(FSD_ERROR_OVERFLOW, "%s: data + byte_offset overflows the address space", what);
+    uintptr_t first = p + (uintptr_t)byte_offset;
+    if (below > first || above + elem_size > UINTPTR_MAX - first)
+        return fsd_fail(FSD_ERROR_OVERFLOW, "%s: element addresses leave the address space", what);
+    *base = (char *)first;
+    return FSD_SUCCESS;
+}
+
 fsd_status fsd_layout_from_tensor(const DLTensor *t, const char *what, fsd_layout *l)
 {
     fsd_status st = fsd_check_shape(t, what, &l->elem_size, &l->total_bytes, &l->place);
@@ -81,46 +135,18 @@ fsd_status fsd_layout_from_tensor(const DLTensor *t, const char *what, fsd_layou
     if (t->data == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s: data is NULL but the tensor has %llu bytes",
                         what, (unsigned long long)l->total_bytes);
-
-    /* Lowest and highest byte offset of any element relative to element [0, ..., 0]. */
-    uint64_t below = 0, above = 0; /* both <= INT64_MAX */
+    uint64_t below, above;
+    if ((st = fsd_tensor_extent(t, what, l->elem_size, NULL, &below, &above)) != FSD_SUCCESS)
+        return st;
+    /* Kept dims: at most 62, since each has size >= 2 and total_bytes < 2^63. */
     for (int d = 0; d < t->ndim; d++) {
-        uint64_t n = (uint64_t)t->shape[d];
-        if (n == 1)
+        if (t->shape[d] == 1)
             continue;
-        int64_t stride = t->strides ? t->strides[d] : 0;
-        if (t->strides == NULL) { /* compact row-major: product of the inner dims */
-            uint64_t inner = 1;
-            for (int k = d + 1; k < t->ndim; k++)
-                inner *= (uint64_t)t->shape[k]; /* bounded by total_bytes */
-            stride = (int64_t)inner;
-        }
-        int64_t span = span_bytes(stride, l->elem_size, n - 1);
-        if (span < 0)
-            return fsd_fail(FSD_ERROR_OVERFLOW, "%s: stride[%d] = %lld times shape %llu overflows",
-                            what, d, (long long)stride, (unsigned long long)n);
-        uint64_t *side = stride < 0 ? &below : &above;
-        if (*side > (uint64_t)INT64_MAX - (uint64_t)span)
-            return fsd_fail(FSD_ERROR_OVERFLOW, "%s: byte offsets exceed 2^63 - 1 at dim %d", what, d);
-        *side += (uint64_t)span;
-        /* Kept dims: at most 62, since each has size >= 2 and total_bytes < 2^63. */
-        l->shape[l->ndim] = n;
-        l->stride[l->ndim] = stride * (int64_t)l->elem_size; /* fits: checked by span_bytes */
+        l->shape[l->ndim] = (uint64_t)t->shape[d];
+        l->stride[l->ndim] = stride_of(t, d) * (int64_t)l->elem_size; /* checked above */
         l->ndim++;
     }
-    /* Offsets from `data` fit in 63 bits, and no address wraps around. */
-    if (above > (uint64_t)INT64_MAX - l->elem_size ||
-        t->byte_offset > (uint64_t)INT64_MAX - above - l->elem_size)
-        return fsd_fail(FSD_ERROR_OVERFLOW, "%s: byte_offset %llu plus the tensor's extent exceeds 2^63 - 1",
-                        what, (unsigned long long)t->byte_offset);
-    uintptr_t data = (uintptr_t)t->data;
-    if (t->byte_offset > UINTPTR_MAX - data)
-        return fsd_fail(FSD_ERROR_OVERFLOW, "%s: data + byte_offset overflows the address space", what);
-    uintptr_t first = data + (uintptr_t)t->byte_offset;
-    if (below > first || above + l->elem_size > UINTPTR_MAX - first)
-        return fsd_fail(FSD_ERROR_OVERFLOW, "%s: element addresses leave the address space", what);
-    l->base = (char *)first;
-    return FSD_SUCCESS;
+    return fsd_tensor_base(t->data, t->byte_offset, below, above, l->elem_size, what, &l->base);
 }
 
 static int by_abs_stride(const void *a, const void *b)

@@ -32,6 +32,19 @@ typedef struct fsd_layout {
 fsd_status fsd_check_shape(const DLTensor *t, const char *what, uint32_t *elem_size,
                            uint64_t *total_bytes, fsd_place *place);
 
+/* The byte stride of every dimension of `t` into stride_bytes (t->ndim entries, or NULL: not
+ * wanted; strides NULL means compact row-major; size-1 dimensions get 0) and the lowest and
+ * highest byte offsets of an element relative to element [0, ..., 0]: its bytes lie in
+ * [-below, above + elem_size). FSD_ERROR_OVERFLOW when a stride times its extent, or a sum of
+ * them, exceeds 2^63 - 1. The shape must have passed fsd_check_shape. */
+fsd_status fsd_tensor_extent(const DLTensor *t, const char *what, uint32_t elem_size,
+                             int64_t *stride_bytes, uint64_t *below, uint64_t *above);
+
+/* *base = data + byte_offset, checking that the extent around it (fsd_tensor_extent) stays in
+ * the address space and within 2^63 - 1 bytes of data. */
+fsd_status fsd_tensor_base(const void *data, uint64_t byte_offset, uint64_t below, uint64_t above,
+                           uint32_t elem_size, const char *what, char **base);
+
 /* fsd_check_shape, then strides, data and byte offsets: every byte of every element must have
  * an address that fits in the address space. Fills *layout. */
 fsd_status fsd_layout_from_tensor(const DLTensor *t, const char *what, fsd_layout *layout);

@@ -19,6 +19,8 @@ typedef enum fsd_nvtx_name {
     FSD_NVTX_CHUNK_H2D,      /* enqueue one chunk's H2D copy           */
     FSD_NVTX_CHUNK_HOST,     /* one chunk's host copy (pinned <-> user) */
     FSD_NVTX_CHUNK_WAIT,     /* waiting for a chunk's DMA              */
+    FSD_NVTX_GATHER,         /* fsd_gather                             */
+    FSD_NVTX_SCATTER,        /* fsd_scatter                            */
     FSD_NVTX_NAME_COUNT
 } fsd_nvtx_name;
 

@@ -321,6 +321,182 @@ FSD_API void fsd_bytes_free(void *bytes);
 FSD_API fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size,
                                   DLDataType dtype, DLDevice device, DLManagedTensor **out);
 
+
+/* ------------------------------------------------------------------------------------------
+ * Paged KV caches: one chunk of tokens gathered from every layer of a paged cache into packed
+ * bytes, and scattered back, in one call.
+ *
+ * A paged cache is one tensor per layer, all of one layout. A slot names one cache entry: slot
+ * s is block s / B on `block_dim` and position s % B on `offset_dim` (B = the layer's extent
+ * on offset_dim), or entry s on `block_dim` when offset_dim is -1 (token-level pools). For T
+ * slots and L layers, the virtual tensor V has the dimensions [L, d...]: the layers, then the
+ * layer's own dimensions in order with block_dim replaced by the T slots and offset_dim
+ * removed. The packed bytes are V permuted by `order`, row-major. As torch (the tests' oracle),
+ * with b the position of block_dim once offset_dim is removed:
+ *     rows = lambda x: x.movedim((block_dim, offset_dim), (0, 1)).flatten(0, 1)  # [blocks*B, ...]
+ *     V = torch.stack([rows(x).index_select(0, slots).movedim(0, b) for x in layers])
+ *     packed = V.permute(order).contiguous().view(torch.uint8)
+ * (with offset_dim -1, rows(x) is x.movedim(block_dim, 0)).
+ * Examples: vLLM's flash-attention layer [2, blocks, block_size, heads, head_dim] with
+ * block_dim 1, offset_dim 2 gives V = [L, 2, T, heads, head_dim]; order {1, 0, 2, 3, 4} packs
+ * LMCache's KV_2LTD [2, L, T, heads * head_dim]. An SGLang token pool [size, heads, head_dim]
+ * with offset_dim -1 and its K and V buffers as 2L entries of layer_ptrs gives [2L, T, ...]
+ * (layer-first), or [T, 2L, ...] with order {1, 0, 2, 3} (page-first).
+ *
+ * A negative slot is skipped: gather leaves its packed bytes untouched, scatter its cache
+ * entries. Slots past the cache (>= blocks * B, or >= blocks when offset_dim is -1) are errors
+ * where the host reads the slots (host caches, the copy engines): FSD_ERROR_INVALID_ARGUMENT
+ * before anything is written. The kernel reads them on the GPU, where no error can be returned:
+ * it skips such a slot (no byte outside a layer is read or written) and, when
+ * fsd_gather_options.invalid_slots is set, adds the number of such slots to that counter.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct fsd_kv_layout {
+    DLTensor layer;             /* one layer: shape, strides, dtype, device. layer.data is the
+                                 * base of layer 0, used when layer_ptrs is NULL. byte_offset
+                                 * applies to every layer's base.                            */
+    int block_dim;              /* the dimension a slot's block number indexes               */
+    int offset_dim;             /* the dimension of the position inside a block, or -1 when a
+                                 * slot indexes block_dim directly (token-level pools)       */
+    const DLTensor *layer_ptrs; /* 1-D uint64 (kDLUInt, 64 bits, 1 lane), stride 1: the base
+                                 * address of each layer, in memory the copying side reads
+                                 * (below); NULL: one layer at layer.data                    */
+} fsd_kv_layout;
+
+/* Who copies a CUDA cache. */
+typedef enum fsd_engine {
+    FSD_ENGINE_AUTO = 0,   /* the kernel when the slots are in memory the GPU reads (kDLCUDA,
+                            * kDLCUDAManaged, kDLCUDAHost); the copy engines for kDLCPU slots */
+    FSD_ENGINE_KERNEL = 1, /* one kernel launch on the SMs                                     */
+    FSD_ENGINE_COPY = 2    /* the copy engines: no SM. The host reads slots and layer_ptrs
+                            * (kDLCPU or kDLCUDAHost) at the call, merges them into the fewest
+                            * contiguous copies and submits those with cudaMemcpyBatchAsync
+                            * (a loop of cudaMemcpyAsync on the legacy default stream, or where
+                            * the driver lacks it)                                             */
+} fsd_engine;
+
+/* Which way bytes move (fsd_gather_runs). */
+typedef enum fsd_kv_direction {
+    FSD_KV_GATHER = 0,  /* cache -> packed */
+    FSD_KV_SCATTER = 1  /* packed -> cache */
+} fsd_kv_direction;
+
+#define FSD_GATHER_OPTIONS_MAGIC 0x46534447u /* "FSDG" */
+#define FSD_GATHER_OPTIONS_VERSION 1u
+
+/*
+ * Options of fsd_gather / fsd_scatter. Start from FSD_GATHER_OPTIONS_INIT; NULL options are the
+ * defaults.
+ */
+typedef struct fsd_gather_options {
+    size_t size;          /* sizeof(fsd_gather_options), set by the initializer                 */
+    uint32_t magic;       /* FSD_GATHER_OPTIONS_MAGIC                                            */
+    uint32_t version;     /* FSD_GATHER_OPTIONS_VERSION                                          */
+    fsd_engine engine;    /* CUDA caches: who copies (FSD_ENGINE_AUTO)                          */
+    int max_blocks;       /* kernel: at most this many thread blocks of 256 threads, so that a
+                           * copy beside the model's kernels takes a bounded share of the SMs;
+                           * 0: as many as fill the GPU once                                     */
+    fsd_context *context; /* host caches: copy on this context's CPU threads (then the context's
+                           * one-thread-at-a-time rule applies); NULL: the calling thread     */
+    unsigned long long *invalid_slots; /* kernel: a counter in memory the GPU writes, to which
+                           * the kernel adds the number of slots past the cache (each counted
+                           * once per call); the caller zeroes and reads it in stream order.
+                           * NULL: not counted. Unused by the other engines, which refuse such
+                           * slots.                                                             */
+} fsd_gather_options;
+
+#define FSD_GATHER_OPTIONS_INIT \
+    { sizeof(fsd_gather_options), FSD_GATHER_OPTIONS_MAGIC, FSD_GATHER_OPTIONS_VERSION, \
+      FSD_ENGINE_AUTO, 0, NULL, NULL }
+
+/*
+ * fsd_gather_size: the packed size of a gather of `slots` from `kv`: L * T * the product of the
+ * layer's dimensions other than block_dim and offset_dim * the element size.
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL argument or any layout error listed
+ *         under fsd_gather; FSD_ERROR_OVERFLOW when the size exceeds 2^63 - 1. Thread-safe.
+ */
+FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slots, size_t *nbytes);
+
+/*
+ * fsd_gather: packs the cache entries of `slots` over every layer of `kv` into `dst` (see the
+ * section's introduction for the layout). Exactly fsd_gather_size bytes of dst are written,
+ * less those of negative slots.
+ *
+ * @param kv        the cache. Host caches (kDLCPU, kDLCUDAHost) are copied by the CPU; CUDA
+ *                  caches (kDLCUDA, kDLCUDAManaged) by the engine of `opts`.
+ * @param slots     1-D kDLInt 32 or 64 bits, any stride: T slots. Host caches and the copy
+ *                  engines: host memory (kDLCPU, kDLCUDAHost). The kernel: memory the GPU of
+ *                  the cache reads (kDLCUDA / kDLCUDAManaged of that device, or kDLCUDAHost).
+ *                  layer_ptrs follows the same rule.
+ * @param order     V.ndim ints, a permutation: packed dimension i is V's dimension order[i].
+ *                  NULL: the identity.
+ * @param dst       the packed bytes: host memory for a host cache; for a CUDA cache memory the
+ *                  GPU writes (device, managed or mapped pinned host memory) for the kernel,
+ *                  any memory cudaMemcpyAsync takes for the copy engines. Must not overlap
+ *                  the cache.
+ * @param dst_size  at least fsd_gather_size.
+ * @param opts      NULL, or from FSD_GATHER_OPTIONS_INIT.
+ * @param stream    CUDA caches: the work is enqueued on it. The kernel reads slots and
+ *                  layer_ptrs on the GPU in stream order: the call neither waits nor allocates
+ *                  and may be captured in a CUDA graph. The copy engines read them on the host
+ *                  during the call. Host caches: ignored; done on return.
+ * @return FSD_SUCCESS;
+ *         FSD_ERROR_INVALID_ARGUMENT  a NULL argument; block_dim or offset_dim out of range or
+ *                                     equal; order not a permutation of V.ndim; slots not 1-D
+ *                                     int32/int64 or on the wrong side; layer_ptrs not 1-D
+ *                                     uint64 with stride 1 or on the wrong side; an engine
+ *                                     other than AUTO/KERNEL/COPY; options with a wrong size,
+ *                                     magic or version, or max_blocks < 0; a slot past the
+ *                                     cache (read on the host); more than 12 dimensions left
+ *                                     after merging;
+ *         FSD_ERROR_SIZE_MISMATCH     dst_size too small;
+ *         FSD_ERROR_UNSUPPORTED, FSD_ERROR_OVERFLOW  as fsd_pack for the layer tensor;
+ *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA.
+ * Thread-safe as fsd_pack, except with opts->context (one thread at a time per context).
+ */
+FSD_API fsd_status fsd_gather(const fsd_kv_layout *kv, const DLTensor *slots, const int *order,
+                              void *dst, size_t dst_size, const fsd_gather_options *opts,
+                              cudaStream_t stream);
+
+/*
+ * fsd_scatter: the inverse of fsd_gather: writes the packed bytes `src` into the cache entries
+ * of `slots` (negative slots are skipped; their packed bytes are not read). With repeated
+ * slots, one of the copies is written (which one is unspecified).
+ * @param src_size  must equal fsd_gather_size.
+ * @return the codes of fsd_gather, with FSD_ERROR_SIZE_MISMATCH when src_size is not the
+ *         gather size, and FSD_ERROR_ALIASING for a layer whose elements may alias (as
+ *         fsd_unpack) or, where the host reads layer_ptrs, layers whose extents overlap. On the
+ *         kernel engine the layers in device memory are not checked: they must not overlap.
+ */
+FSD_API fsd_status fsd_scatter(const void *src, size_t src_size, const fsd_kv_layout *kv,
+                               const DLTensor *slots, const int *order,
+                               const fsd_gather_options *opts, cudaStream_t stream);
+
+/* One contiguous copy of a gather or scatter (fsd_gather_runs). */
+typedef struct fsd_copy_run {
+    void *dst;
+    const void *src;
+    size_t bytes;
+} fsd_copy_run;
+
+/*
+ * fsd_gather_runs: the copies the copy engines would make, for other transports (NIXL, UCX,
+ * Mooncake): the slots merged into the fewest contiguous runs (adjacent slots of one block,
+ * adjacent blocks, in packed order), each {dst, src, bytes}. FSD_KV_GATHER: src in the cache,
+ * dst in `packed`; FSD_KV_SCATTER the reverse. Negative slots give no run.
+ * Host-readable slots and layer_ptrs (kDLCPU, kDLCUDAHost); the cache may be on any device
+ * (its memory is not touched).
+ * @param packed    the packed buffer's address (only used to compute addresses; may be NULL,
+ *                  then dst/src on the packed side are offsets from 0).
+ * @param runs      the caller's array of `capacity` runs; NULL with capacity 0 to query.
+ * @param count     out: the number of runs (also when the capacity is too small).
+ * @return FSD_SUCCESS; FSD_ERROR_SIZE_MISMATCH when capacity < *count (nothing written to runs);
+ *         the validation codes of fsd_gather (slots past the cache included). Thread-safe.
+ */
+FSD_API fsd_status fsd_gather_runs(const fsd_kv_layout *kv, const DLTensor *slots,
+                                   const int *order, fsd_kv_direction direction, void *packed,
+                                   fsd_copy_run *runs, size_t capacity, size_t *count);
+
 #ifdef __cplusplus
 }
 #endif
