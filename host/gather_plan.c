@@ -30,6 +30,8 @@ void fsd_gather_plan_build(const fsd_kv *kv, void *packed, fsd_direction dir,
     p->layer_table = kv->layer_table;
     p->layer_offset = kv->layer_offset;
     p->layer0 = kv->layer0;
+    p->layer_below = kv->below;
+    p->layer_end = kv->above + kv->elem_size;
     p->slots = kv->slots;
     p->slot_stride = kv->slot_stride;
     p->slot_size = kv->slot_size;

@@ -47,6 +47,7 @@ typedef struct fsd_gather_plan {
     const uint64_t *layer_table; /* device-readable; NULL: one layer at layer0              */
     uint64_t layer_offset;
     char *layer0;
+    uint64_t layer_below, layer_end; /* a layer's bytes: [base - below, base + end) (checks) */
     const char *slots;     /* device-readable                                               */
     int64_t slot_stride;   /* bytes                                                         */
     uint32_t slot_size;    /* 4 or 8                                                        */

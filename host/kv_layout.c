@@ -280,7 +280,7 @@ static fsd_status from_args(const fsd_kv_layout *lay, const DLTensor *slots, con
      * and so is the packed size: nothing is copied. */
     if (__builtin_mul_overflow(nb, kv->block_size, &kv->slot_limit))
         kv->slot_limit = UINT64_MAX;
-    (void)layer_bytes;
+    kv->empty_layer = layer_bytes == 0;
     kv->block_stride = lstride[lay->block_dim];
     kv->offset_stride = lay->offset_dim >= 0 ? lstride[lay->offset_dim] : 0;
     if ((st = build_v(lay, order, lstride, kv)) != FSD_SUCCESS || kv->total_bytes == 0)
@@ -335,6 +335,8 @@ static int by_start(const void *a, const void *b)
 
 fsd_status fsd_kv_check_unaliased(const fsd_kv_layout *layout, const fsd_kv *kv)
 {
+    if (kv->empty_layer) /* no element, nothing to alias: every slot is skipped or refused */
+        return FSD_SUCCESS;
     /* The layer's kept dims and byte strides (validated by fsd_kv_from_args). */
     const DLTensor *t = &layout->layer;
     int64_t sb[FSD_PLAN_MAX_DIMS];

@@ -44,6 +44,7 @@ typedef struct fsd_kv {
     char *layer0;
     /* The bytes of layer l lie in [base_l - below, base_l + above + elem_size). */
     uint64_t below, above;
+    int empty_layer;         /* the layer has no element (a dimension of size 0)               */
 
     /* Slots: slot t at slots + t * slot_stride, slot_size bytes (4 or 8), signed. */
     const char *slots;

@@ -20,7 +20,7 @@ static const char *const API_NAMES[MOCKCUDA_API_COUNT] = {
     "cudaStreamWaitEvent", "cudaEventCreateWithFlags", "cudaEventDestroy", "cudaEventRecord",
     "cudaEventSynchronize", "cudaMemcpyAsync", "cudaMemcpy", "cudaMalloc", "cudaFree",
     "cudaHostAlloc", "cudaFreeHost", "cudaPointerGetAttributes", "cudaDeviceSynchronize",
-    "fsdk_launch",
+    "fsdk_launch", "cudaMemcpyBatchAsync",
 };
 
 const char *mockcuda_api_name(mockcuda_api api)

@@ -48,7 +48,8 @@ typedef enum mockcuda_api {
     MOCKCUDA_FREE_HOST,
     MOCKCUDA_POINTER_GET_ATTRIBUTES,
     MOCKCUDA_DEVICE_SYNCHRONIZE,
-    MOCKCUDA_LAUNCH,              /* fsdk_launch: a kernel of the library */
+    MOCKCUDA_LAUNCH,              /* fsdk_launch, fsdk_launch_gather: a kernel of the library */
+    MOCKCUDA_MEMCPY_BATCH_ASYNC,  /* cudaMemcpyBatchAsync */
     MOCKCUDA_API_COUNT
 } mockcuda_api;
 

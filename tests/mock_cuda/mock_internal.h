@@ -4,6 +4,7 @@
  *   mock_memory.c   device / pinned allocations, pointer attributes, protection
  *   mock_streams.c  streams, events, the op queues and the seeded scheduler, copies
  *   mock_launch.c   fsdk_launch: kernel ops run on the emulated grid
+ *   mock_gather.c   fsdk_launch_gather (the paged-gather kernel) and cudaMemcpyBatchAsync
  * One process-wide mutex guards it all; ops execute on the thread that makes the API call that
  * runs them, with the mutex held.
  */
@@ -24,7 +25,7 @@ typedef struct mk_dep {
     uint64_t stream_id, seq;
 } mk_dep;
 
-typedef enum mk_op_kind { MK_OP_COPY, MK_OP_KERNEL, MK_OP_RECORD, MK_OP_WAIT } mk_op_kind;
+typedef enum mk_op_kind { MK_OP_COPY, MK_OP_KERNEL, MK_OP_RECORD, MK_OP_WAIT, MK_OP_CALL } mk_op_kind;
 
 typedef struct mk_op {
     mk_op_kind kind;
@@ -39,6 +40,9 @@ typedef struct mk_op {
     void *staging;
     /* MK_OP_KERNEL */
     fsd_plan *plan;
+    /* MK_OP_CALL: call(arg) runs the op (another kernel of the library); arg is freed after */
+    void (*call)(void *arg);
+    void *arg;
 } mk_op;
 
 typedef struct mk_stream {
@@ -113,6 +117,13 @@ void mk_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t mk_rand(void);
 int mk_current_device(void);
 
+/* Checks a kernel's launch the way the GPU would fault on it: the stream's device current,
+ * a sane grid (mock_launch.c). */
+cudaError_t mk_check_launch(const mk_stream *s, uint32_t grid, uint32_t block);
+/* 1 when [p + lo, p + hi) lies in one allocation the GPU of `device` can reach; else a
+ * violation naming `what` (mock_launch.c). */
+int mk_reachable(const char *p, int64_t lo, int64_t hi, int device, const char *what);
+
 /* Memory (mock_memory.c). */
 mk_alloc *mk_find(const void *p, size_t n); /* the allocation holding [p, p+n), or NULL */
 mk_alloc *mk_find_start(const void *p);     /* the allocation holding byte p, or NULL */
@@ -126,6 +137,12 @@ mk_stream *mk_stream_get(cudaStream_t s, cudaError_t *err); /* NULL: error in *e
 void mk_enqueue(mk_stream *s, mk_op *op, const mk_dep *extra, int nextra);
 /* Runs ops (randomly chosen among the ready ones) until done(arg) holds. */
 void mk_run_until(int (*done)(void *), void *arg);
+/* Queues a copy of n bytes as cudaMemcpyAsync does (its checks and pageable rules); *sync is
+ * set when the call must wait for it. */
+cudaError_t mk_queue_copy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind,
+                          mk_stream *s, int *sync);
+/* Runs ops until everything queued so far on s has run. */
+void mk_wait_stream(mk_stream *s);
 /* Runs up to k ready ops. */
 void mk_progress(int k);
 int mk_dep_done(mk_dep d);

@@ -10,8 +10,7 @@
 #include "kernel_launch.h"
 #include "mock_internal.h"
 
-/* 1 when [p + lo, p + hi) lies in one allocation the GPU of `device` can reach. */
-static int reachable(const char *p, int64_t lo, int64_t hi, int device, const char *what)
+int mk_reachable(const char *p, int64_t lo, int64_t hi, int device, const char *what)
 {
     const mk_alloc *a = mk_find(p + lo, (size_t)(hi - lo));
     if (a == NULL) {
@@ -27,6 +26,20 @@ static int reachable(const char *p, int64_t lo, int64_t hi, int device, const ch
     return 1;
 }
 
+cudaError_t mk_check_launch(const mk_stream *s, uint32_t grid, uint32_t block)
+{
+    if (s->device != mk_current_device()) {
+        mk_violation("kernel launched on a stream of device %d while device %d is current",
+                     s->device, mk_current_device());
+        return cudaErrorInvalidResourceHandle;
+    }
+    if (grid == 0 || block == 0 || block > 1024) {
+        mk_violation("kernel with grid %u, block %u", grid, block);
+        return cudaErrorInvalidConfiguration;
+    }
+    return cudaSuccess;
+}
+
 cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
 {
     cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);
@@ -35,15 +48,8 @@ cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
         return mk_leave(e);
     if ((unsigned)plan->path >= FSD_PATH_COUNT)
         return mk_leave(cudaErrorInvalidValue);
-    if (s->device != mk_current_device()) {
-        mk_violation("kernel launched on a stream of device %d while device %d is current",
-                     s->device, mk_current_device());
-        return mk_leave(cudaErrorInvalidResourceHandle);
-    }
-    if (plan->grid == 0 || plan->block == 0 || plan->block > 1024) {
-        mk_violation("kernel with grid %u, block %u", plan->grid, plan->block);
-        return mk_leave(cudaErrorInvalidConfiguration);
-    }
+    if ((e = mk_check_launch(s, plan->grid, plan->block)) != cudaSuccess)
+        return mk_leave(e);
     /* The strided side's extent over the whole tensor, the packed side's over [begin, end). */
     int64_t lo = 0, hi = (int64_t)plan->run_bytes;
     for (int d = 0; d < plan->ndim; d++) {
@@ -53,8 +59,8 @@ cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
         else
             hi += span;
     }
-    if (!reachable(plan->strided, lo, hi, s->device, "strided") ||
-        !reachable(plan->packed, 0, (int64_t)(plan->end - plan->begin), s->device, "packed"))
+    if (!mk_reachable(plan->strided, lo, hi, s->device, "strided") ||
+        !mk_reachable(plan->packed, 0, (int64_t)(plan->end - plan->begin), s->device, "packed"))
         return mk_leave(cudaErrorIllegalAddress);
     mk_op *op = calloc(1, sizeof *op);
     op->kind = MK_OP_KERNEL;

@@ -103,7 +103,7 @@ mk_stream *mk_stream_get(cudaStream_t handle, cudaError_t *err)
 
 static const char *op_name(const mk_op *op)
 {
-    static const char *const names[] = {"copy", "kernel", "record", "wait"};
+    static const char *const names[] = {"copy", "kernel", "record", "wait", "call"};
     return names[op->kind];
 }
 
@@ -162,6 +162,9 @@ static void execute(mk_stream *s)
             mk_violation("kernel of an unknown path %d", (int)op->plan->path);
         mk.kernels++;
         break;
+    case MK_OP_CALL:
+        op->call(op->arg);
+        break;
     default:
         break;
     }
@@ -173,6 +176,7 @@ static void execute(mk_stream *s)
     mk.executed++;
     free(op->staging);
     free(op->plan);
+    free(op->arg);
     free(op->deps);
     free(op);
     if (s->destroyed && s->head == NULL)
@@ -427,8 +431,8 @@ static const char *KIND_NAMES[] = {"HostToHost", "HostToDevice", "DeviceToHost",
 
 /* Checks and queues a copy on s; *sync set when the host must wait for it (CUDA's rules for
  * pageable memory). */
-static cudaError_t queue_copy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind,
-                              mk_stream *s, int *sync)
+cudaError_t mk_queue_copy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind,
+                          mk_stream *s, int *sync)
 {
     const char *kname = (unsigned)kind <= 4 ? KIND_NAMES[kind] : "?";
     if ((unsigned)kind > 4)
@@ -479,6 +483,12 @@ static cudaError_t queue_copy(void *dst, const void *src, size_t n, enum cudaMem
     return cudaSuccess;
 }
 
+void mk_wait_stream(mk_stream *s)
+{
+    mk_dep d = {s->id, s->enqueued};
+    mk_run_until(dep_reached, &d);
+}
+
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind,
                             cudaStream_t stream)
 {
@@ -486,7 +496,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
     mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
     int sync = 0;
     if (s != NULL && n > 0)
-        e = queue_copy(dst, src, n, kind, s, &sync);
+        e = mk_queue_copy(dst, src, n, kind, s, &sync);
     if (e == cudaSuccess && sync) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
@@ -500,7 +510,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
     mk_stream *s = e == cudaSuccess ? mk_stream_get(NULL, &e) : NULL;
     int sync = 0;
     if (s != NULL && n > 0)
-        e = queue_copy(dst, src, n, kind, s, &sync);
+        e = mk_queue_copy(dst, src, n, kind, s, &sync);
     if (e == cudaSuccess && s != NULL) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
