@@ -98,9 +98,10 @@ int fsdb_run_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model *m, fsd
 
 /* The readable tables (stdout). */
 void fsdb_print_tables(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg);
-/* The JSON report; 0 on success. */
-int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_meta *meta,
-                    const fsdb_cfg *cfg);
+/* The JSON report (the paged group's rows under "paged"); 0 on success. */
+struct fsdb_paged_results;
+int fsdb_write_json(const char *path, const fsdb_results *rs, const struct fsdb_paged_results *paged,
+                    const fsdb_meta *meta, const fsdb_cfg *cfg);
 
 /* Reports a failed fastserde call on stderr; returns 1 when st is not FSD_SUCCESS. */
 int fsdb_check_status(fsd_status st, const char *what);

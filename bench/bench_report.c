@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_paged.h"
 
 fsdb_result *fsdb_results_add(fsdb_results *rs)
 {
@@ -266,8 +267,8 @@ static void jnum(FILE *f, double x)
         fprintf(f, "%.6g", x);
 }
 
-int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_meta *meta,
-                    const fsdb_cfg *cfg)
+int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_paged_results *paged,
+                    const fsdb_meta *meta, const fsdb_cfg *cfg)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL)
@@ -330,6 +331,8 @@ int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_meta *m
         jstr(f, r->check);
         fprintf(f, "}");
     }
-    fprintf(f, "\n  ]\n}\n");
+    fprintf(f, "\n  ],\n  \"paged\": ");
+    fsdb_write_paged_json(f, paged);
+    fprintf(f, "\n}\n");
     return fclose(f) != 0;
 }

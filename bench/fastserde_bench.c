@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "bench_paged.h"
 
 #define MAX_SEL 16
 
@@ -32,6 +33,10 @@ static void usage(FILE *f)
         "  --device WHAT      cpu, gpu, gpu:N or all (default all: CPU rows, and GPU rows when a GPU\n"
         "                     is usable)\n"
         "  --threads N        CPU threads of the context (default 0: one per core)\n"
+        "  --group LIST       views (the strided views above), paged (one chunk gathered from\n"
+        "                     every layer of a paged cache); default both\n"
+        "  --block-size LIST  tokens per block of the paged cache (default 16 for every model,\n"
+        "                     and 1,64,256 too for the first one)\n"
         "  --json FILE        also write the results as JSON (for bench/plot.py)\n"
         "  --quiet            no progress on stderr\n");
 }
@@ -64,12 +69,43 @@ static const fsdb_model *find_model(const char *name, int index)
     return NULL;
 }
 
+/* The paged group on the CPU (pass 0) or the GPU (pass 1): every model at the given block
+ * sizes, or at FSDB_PAGED_BLOCK, and for the first model also at 1, 64 and 256 tokens. */
+static int run_paged(const fsdb_cfg *cfg, int pass, fsd_context *ctx, fsdb_mtcopy *mt,
+                     const fsdb_model *const *models, int nm, const int *sizes, int nsizes,
+                     fsdb_paged_results *rs)
+{
+    static const int sweep[] = {FSDB_PAGED_BLOCK, 1, 64, 256};
+    int bad = 0;
+    for (int mi = 0; mi < nm; mi++) {
+        const fsdb_model *m = models[mi];
+        if (m->layers > 1024) {
+            fprintf(stderr, "fastserde-bench: paged: %s has more than 1024 layers; skipped\n", m->name);
+            continue;
+        }
+        const int *bs = nsizes ? sizes : sweep;
+        const int nb = nsizes ? nsizes : mi == 0 ? 4 : 1;
+        for (int bi = 0; bi < nb; bi++) {
+            if (cfg->verbose)
+                fprintf(stderr, "fastserde-bench: [%s paged] %s, blocks of %d ... ", pass ? "gpu" : "cpu",
+                        m->name, bs[bi]);
+            double t0 = fsdb_now();
+            int b = pass ? fsdb_run_paged_gpu(cfg, m, bs[bi], rs)
+                         : fsdb_run_paged_cpu(cfg, ctx, mt, m, bs[bi], rs);
+            if (cfg->verbose)
+                fprintf(stderr, "%.1f s%s\n", fsdb_now() - t0, b ? "  CHECK FAILED" : "");
+            bad |= b;
+        }
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     fsdb_cfg cfg = {10, 20, 0, 0, 1};
     int iters = 0;
     const char *json = NULL, *device = "all";
-    char *shape_arg = NULL, *dtype_arg = NULL, *layout_arg = NULL;
+    char *shape_arg = NULL, *dtype_arg = NULL, *layout_arg = NULL, *group_arg = NULL, *bs_arg = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -91,6 +127,10 @@ int main(int argc, char **argv)
             layout_arg = argv[++i];
         else if (strcmp(a, "--device") == 0 && has)
             device = argv[++i];
+        else if (strcmp(a, "--group") == 0 && has)
+            group_arg = argv[++i];
+        else if (strcmp(a, "--block-size") == 0 && has)
+            bs_arg = argv[++i];
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -162,6 +202,35 @@ int main(int argc, char **argv)
         for (int i = 0; i < FSDB_LAYOUT_COUNT; i++)
             layouts[nl++] = (fsdb_layout)i;
     }
+    int want_views = 1, want_paged = 1;
+    if (group_arg) {
+        char *items[MAX_SEL];
+        int n = split(group_arg, items);
+        want_views = want_paged = 0;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(items[i], "views") == 0)
+                want_views = 1;
+            else if (strcmp(items[i], "paged") == 0)
+                want_paged = 1;
+            else {
+                fprintf(stderr, "fastserde-bench: unknown group '%s' (views, paged)\n", items[i]);
+                return 2;
+            }
+        }
+    }
+    int block_sizes[MAX_SEL], nbs = 0;
+    if (bs_arg) {
+        char *items[MAX_SEL];
+        int n = split(bs_arg, items);
+        for (int i = 0; i < n; i++) {
+            int b = atoi(items[i]);
+            if (b < 1 || b > 4096) {
+                fprintf(stderr, "fastserde-bench: block size '%s' is not in 1..4096\n", items[i]);
+                return 2;
+            }
+            block_sizes[nbs++] = b;
+        }
+    }
     int want_cpu = 1, want_gpu = 1, gpu_dev = 0, gpu_required = 0;
     if (strcmp(device, "cpu") == 0) {
         want_gpu = 0;
@@ -213,11 +282,16 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     fsdb_results rs = {0};
+    fsdb_paged_results paged = {0};
     int bad = 0;
-    const int total = nm * nd * nl;
+    const int total = want_views ? nm * nd * nl : 0;
     double t_start = fsdb_now();
     for (int pass = 0; pass < 2; pass++) {
         if ((pass == 0 && !want_cpu) || (pass == 1 && !gpu))
+            continue;
+        if (want_paged)
+            bad |= run_paged(&cfg, pass, ctx, mt, models, nm, block_sizes, nbs, &paged);
+        if (!want_views)
             continue;
         int done = 0;
         for (int mi = 0; mi < nm; mi++) {
@@ -242,11 +316,13 @@ int main(int argc, char **argv)
     if (cfg.verbose)
         fprintf(stderr, "fastserde-bench: done in %.1f s\n", fsdb_now() - t_start);
 
-    fsdb_print_tables(stdout, &rs, &meta, &cfg);
+    if (want_views)
+        fsdb_print_tables(stdout, &rs, &meta, &cfg);
+    fsdb_print_paged(stdout, &paged, gpu, meta.gpu_note);
     if (bad)
         printf("\nSOME CHECKS FAILED: see the check column and the messages on stderr.\n");
     if (json) {
-        if (fsdb_write_json(json, &rs, &meta, &cfg)) {
+        if (fsdb_write_json(json, &rs, &paged, &meta, &cfg)) {
             fprintf(stderr, "fastserde-bench: cannot write %s\n", json);
             bad = 1;
         } else if (cfg.verbose) {
@@ -254,6 +330,7 @@ int main(int argc, char **argv)
         }
     }
     free(rs.r);
+    free(paged.r);
     fsdb_mtcopy_destroy(mt);
     fsd_context_destroy(ctx);
     return bad ? 1 : 0;
