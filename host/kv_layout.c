@@ -113,8 +113,8 @@ static fsd_status merge_dims(fsd_kv *kv, int n, const uint64_t *shape, const int
         m++;
     }
     if (m > FSD_GATHER_MAX_DIMS)
-        return fsd_fail(FSD_ERROR_UNSUPPORTED, "kv: %d dimensions remain after merging; at most %d "
-                        "are supported", m, FSD_GATHER_MAX_DIMS);
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "kv: %d dimensions remain after merging; at "
+                        "most %d are supported", m, FSD_GATHER_MAX_DIMS);
     kv->run_bytes = run;
     kv->num_runs = kv->total_bytes / run;
     kv->ndim = m;
@@ -280,6 +280,10 @@ static fsd_status from_args(const fsd_kv_layout *lay, const DLTensor *slots, con
      * and so is the packed size: nothing is copied. */
     if (__builtin_mul_overflow(nb, kv->block_size, &kv->slot_limit))
         kv->slot_limit = UINT64_MAX;
+    /* Blocks of 0 positions: no slot is valid (slot_limit 0), none is divided; the dividers of
+     * the walk and the kernel's plan still need a divisor. */
+    if (kv->block_size == 0)
+        kv->block_size = 1;
     (void)layer_bytes;
     kv->block_stride = lstride[lay->block_dim];
     kv->offset_stride = lay->offset_dim >= 0 ? lstride[lay->offset_dim] : 0;
@@ -345,6 +349,9 @@ fsd_status fsd_kv_check_unaliased(const fsd_kv_layout *layout, const fsd_kv *kv)
     fsd_layout l;
     memset(&l, 0, sizeof l);
     l.elem_size = kv->elem_size;
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] == 0) /* a layer without elements: nothing to alias, no slot valid */
+            return FSD_SUCCESS;
     for (int d = 0; d < t->ndim; d++) {
         if (t->shape[d] > 1) {
             l.shape[l.ndim] = (uint64_t)t->shape[d];
