@@ -217,6 +217,9 @@ class Case:
                 start, step, full = 0, 1, n
             self.cut.append((start, step, full))
         self.storage_shape = [self.cut[d][2] for d in self.phys]
+        self.flips = []
+        if rng.random() < 0.3:
+            self.flips = [d for d in range(k) if self.shape[d] > 1 and rng.random() < 0.5]
         self.unit = prod(self.storage_shape) * self.lanes  # torch elements per layer storage
         if self.nptr == 1 and rng.random() < 0.5:
             self.arrange = "single"  # layer_ptrs NULL: layer.data
@@ -263,15 +266,29 @@ class Case:
             st = [s // self.lanes for s in st[:-1]]
         return st
 
+    # The layers as fastserde sees them: the torch views with the dims in `flips` reversed
+    # (negative strides, which torch cannot make: torch.flip copies).
+    def dl_strides(self, v):
+        return [-s if d in self.flips else s for d, s in enumerate(self.elem_strides(v))]
+
+    def base(self, v):
+        """The address of the flipped view's first element."""
+        st = self.elem_strides(v)
+        return v.data_ptr() + sum((self.shape[d] - 1) * st[d] * self.esize for d in self.flips)
+
+    def logical(self, layers):
+        """The flipped layers' values (copies when flipped)."""
+        return [x.flip(self.flips) for x in layers] if self.flips else list(layers)
+
     # the DLPack side ---------------------------------------------------------------------------
     def kv_layout(self, layers, split, null_data=False, null_strides=False):
         """(KvLayout, holders): layer 0's shape and strides, layer_ptrs of data_ptr() - split and
         byte_offset split (or layer.data for a single layer)."""
         x = layers[0]
         k = len(self.shape)
-        strides = self.elem_strides(x)
+        strides = self.dl_strides(x)
         for y in layers[1:]:
-            assert self.elem_strides(y) == strides
+            assert self.dl_strides(y) == strides
         shape_a = (ctypes.c_int64 * k)(*self.shape)
         contiguous = all(strides[d] == prod(self.shape[d + 1:]) for d in range(k)
                          if self.shape[d] > 1)
@@ -287,10 +304,10 @@ class Case:
         kv.block_dim, kv.offset_dim = self.block_dim, self.offset_dim
         holders = [shape_a, strides_a]
         if self.arrange == "single":
-            kv.layer.data = x.data_ptr() - split
+            kv.layer.data = self.base(x) - split
         else:
-            kv.layer.data = None if null_data else x.data_ptr() - split
-            table = torch.tensor([y.data_ptr() - split for y in layers], dtype=torch.int64)
+            kv.layer.data = None if null_data else self.base(x) - split
+            table = torch.tensor([self.base(y) - split for y in layers], dtype=torch.int64)
             vec = Vec(table.data_ptr(), len(layers), 1 if self.rng.random() < 0.5 else None,
                       (kDLUInt, 64, 1))
             if self.rng.random() < 0.15:
@@ -303,7 +320,7 @@ class Case:
         return (f"case {self.index}: {self.family} shape {self.shape} block_dim {self.block_dim} "
                 f"offset_dim {self.offset_dim} {self.ename} ({self.esize} B, lanes {self.lanes}, "
                 f"dl {self.dl}) L {self.L} ptrs {self.nptr} {self.arrange} phys {self.phys} "
-                f"cut {self.cut}")
+                f"cut {self.cut} flips {self.flips}")
 
 
 def make_slots(rng, T, limit, unique):

@@ -143,8 +143,8 @@ class Oracle:
         k = len(case.shape)
         addrs = []
         for x in layers:
-            st = case.elem_strides(x)
-            a = torch.full(case.shape, x.data_ptr(), dtype=torch.int64)
+            st = case.dl_strides(x)
+            a = torch.full(case.shape, case.base(x), dtype=torch.int64)
             for d in range(k):
                 view = [1] * k
                 view[d] = case.shape[d]
@@ -215,7 +215,7 @@ class Oracle:
         out = torch.randint(0, 256, (GUARD + n + 16 + GUARD,), dtype=torch.uint8)
         out[GUARD:GUARD + n] = pattern
         out0 = out.clone()
-        want = self.expected_gather(case, case.layers, slots, order, pattern)
+        want = self.expected_gather(case, case.logical(case.layers), slots, order, pattern)
         dst_size = n + rng.choice([0, 0, 1, 16])
         st = lib.fsd_gather(ctypes.byref(kv), sv.ptr(), oa, out.data_ptr() + GUARD, dst_size,
                             self.opts(rng), None)
@@ -283,7 +283,7 @@ class Oracle:
         if not self.status(st, "SUCCESS", "fsd_scatter with repeated slots", case, extra):
             return
         # what the cache now holds at each slot, by torch
-        back = self.expected_gather(case, case.layers, slots, order,
+        back = self.expected_gather(case, case.logical(case.layers), slots, order,
                                     torch.zeros(n, dtype=torch.uint8))
         T = len(slots)
         vshape = [case.nptr] + [T if d == case.block_dim else x for d, x in enumerate(case.shape)
@@ -327,13 +327,25 @@ class Oracle:
         inv = [order.index(i) for i in range(len(order))]
         V = src.view(case.dtype).reshape(pshape).permute(inv + ([len(inv)] if lanes else []))
         valid = sl[keep]
-        B = case.shape[case.offset_dim] if case.offset_dim >= 0 else 1
+        bd, od = case.block_dim, case.offset_dim
+        B = case.shape[od] if od >= 0 else 1
+        # flipped dims (case.flips): reversed indices into the torch views
+        flips = getattr(case, "flips", [])
+        rest = [d for d in range(len(case.shape)) if d not in (bd, od)]
+        rest_flips = [1 + rest.index(d) for d in flips if d in rest]
+        blk, pos = valid // B, valid % B
+        if bd in flips:
+            blk = case.shape[bd] - 1 - blk
+        if od in flips:
+            pos = B - 1 - pos
         for l, x in enumerate(layers):
             vals = V[l].movedim(case.tdim - 1, 0).index_select(0, keep)
-            if case.offset_dim < 0:
-                x.movedim(case.block_dim, 0)[valid] = vals
+            if rest_flips:
+                vals = vals.flip(rest_flips)
+            if od < 0:
+                x.movedim(bd, 0)[blk] = vals
             else:
-                x.movedim((case.block_dim, case.offset_dim), (0, 1))[valid // B, valid % B] = vals
+                x.movedim((bd, od), (0, 1))[blk, pos] = vals
 
     def runs(self, case, kv, sv, oa, direction, packed, extra):
         """The run list from the library as [(dst, src, bytes)], or None on failure."""
@@ -560,7 +572,7 @@ def main():
     seen = {}
     for i in range(ncases):
         case = Case(rng, i)
-        for key in (case.family, case.ename, case.arrange):
+        for key in (case.family, case.ename, case.arrange) + (("flipped",) if case.flips else ()):
             seen[key] = seen.get(key, 0) + 1
         oracle.run_case(case, rng)
     print(f"{ncases} random caches in {time.time() - t0:.1f} s: "
