@@ -642,6 +642,10 @@ static void test_overflow(void **state)
     size_t n = 0;
     EXPECT(fsd_gather_size(&f.kv, &f.slots, &n), FSD_SUCCESS);
     assert_true(n == (size_t)36 << 57);
+    /* a layer_ptrs entry whose layer runs past the end of the address space */
+    base(&f);
+    f.table[2] = UINT64_MAX - 16;
+    REJECT(&f, NULL, NULL, FSD_ERROR_OVERFLOW, R_ALL);
 }
 
 /* More than 12 dimensions left after merging: 14 dims of 2 elements, strides 3^k. */
