@@ -106,7 +106,6 @@ fsd_status fsd_gather_runs(const fsd_kv_layout *layout, const DLTensor *slots, c
 {
     if (count == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "count is NULL");
-    *count = 0;
     if (direction != FSD_KV_GATHER && direction != FSD_KV_SCATTER)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "direction %d", (int)direction);
     if (runs == NULL && capacity > 0)
@@ -116,6 +115,7 @@ fsd_status fsd_gather_runs(const fsd_kv_layout *layout, const DLTensor *slots, c
     if (st != FSD_SUCCESS)
         return st;
     if (kv.total_bytes == 0) {
+        *count = 0;
         fsd_clear_error();
         return FSD_SUCCESS;
     }

@@ -281,6 +281,10 @@ static fsd_status from_args(const fsd_kv_layout *lay, const DLTensor *slots, con
     if (__builtin_mul_overflow(nb, kv->block_size, &kv->slot_limit))
         kv->slot_limit = UINT64_MAX;
     kv->empty_layer = layer_bytes == 0;
+    /* Blocks of 0 positions: no slot is valid (slot_limit 0), none is divided; the dividers of
+     * the walk and the kernel's plan still need a divisor. */
+    if (kv->block_size == 0)
+        kv->block_size = 1;
     kv->block_stride = lstride[lay->block_dim];
     kv->offset_stride = lay->offset_dim >= 0 ? lstride[lay->offset_dim] : 0;
     if ((st = build_v(lay, order, lstride, kv)) != FSD_SUCCESS || kv->total_bytes == 0)
@@ -288,6 +292,8 @@ static fsd_status from_args(const fsd_kv_layout *lay, const DLTensor *slots, con
 
     /* Where the layers are. */
     if (lp == NULL) {
+        if (kv->empty_layer) /* no slot is valid: the layer is never read nor written */
+            return FSD_SUCCESS;
         if (t->data == NULL)
             return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "kv.layer: data is NULL and there are no layer_ptrs");
         if ((st = fsd_tensor_base(t->data, t->byte_offset, kv->below, kv->above, kv->elem_size,

@@ -51,7 +51,8 @@ typedef struct fsd_kv {
     int64_t slot_stride;
     uint32_t slot_size;
     uint64_t slot_limit;     /* valid slots are [0, slot_limit)                                */
-    uint64_t block_size;     /* B: positions per block (1 when offset_dim is -1)               */
+    uint64_t block_size;     /* B: positions per block (1 when offset_dim is -1, or when its
+                              * extent is 0: then slot_limit is 0 and no slot is divided)      */
     int64_t block_stride, offset_stride; /* bytes                                              */
 
     /* V in packed order as "outer" dimensions over runs of run_bytes contiguous bytes (as a

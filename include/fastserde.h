@@ -447,10 +447,16 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  *                                     uint64 with stride 1 or on the wrong side; an engine
  *                                     other than AUTO/KERNEL/COPY; options with a wrong size,
  *                                     magic or version, or max_blocks < 0; a slot past the
- *                                     cache (read on the host); more than 12 dimensions left
- *                                     after merging;
+ *                                     cache (read on the host); slots or layer_ptrs whose
+ *                                     address or stride is not a multiple of their element
+ *                                     size (every framework aligns them; the kernel reads
+ *                                     them as whole words);
  *         FSD_ERROR_SIZE_MISMATCH     dst_size too small;
- *         FSD_ERROR_UNSUPPORTED, FSD_ERROR_OVERFLOW  as fsd_pack for the layer tensor;
+ *         FSD_ERROR_UNSUPPORTED       as fsd_pack for the layer tensor; a layer of more than
+ *                                     63 dimensions, or more than 12 dimensions of V left
+ *                                     after dropping size-1 ones and merging those that are
+ *                                     contiguous with each other;
+ *         FSD_ERROR_OVERFLOW          as fsd_pack for the layer tensor;
  *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA.
  * Thread-safe as fsd_pack, except with opts->context (one thread at a time per context).
  */
@@ -489,7 +495,8 @@ typedef struct fsd_copy_run {
  * @param packed    the packed buffer's address (only used to compute addresses; may be NULL,
  *                  then dst/src on the packed side are offsets from 0).
  * @param runs      the caller's array of `capacity` runs; NULL with capacity 0 to query.
- * @param count     out: the number of runs (also when the capacity is too small).
+ * @param count     out: the number of runs, on success and when the capacity is too small;
+ *                  left alone on other errors.
  * @return FSD_SUCCESS; FSD_ERROR_SIZE_MISMATCH when capacity < *count (nothing written to runs);
  *         the validation codes of fsd_gather (slots past the cache included). Thread-safe.
  */
