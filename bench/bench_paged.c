@@ -94,6 +94,27 @@ void fsdb_paged_naive(const fsdb_paged_shape *s, char *const *bases, unsigned ch
             }
 }
 
+long fsdb_paged_loop(const fsdb_paged_shape *s, char *const *layers, char *packed, DLDevice dev,
+                     cudaStream_t stream, int unpack, int *failed)
+{
+    int64_t shape[3] = {s->bs, s->heads, s->head_dim};
+    const size_t block_bytes = (size_t)s->bs * s->token_bytes;
+    const size_t half = (size_t)(s->blocks * s->bs) * s->token_bytes;
+    long calls = 0;
+    for (int kv = 0; kv < 2; kv++)
+        for (int64_t l = 0; l < s->layers; l++)
+            for (int64_t t = 0; t < s->tokens; t += s->bs, calls++) {
+                const int64_t block = s->slots[t] / s->bs;
+                DLTensor b = {layers[l] + (size_t)kv * half + (size_t)block * block_bytes, dev, 3,
+                              {kDLBfloat, 16, 1}, shape, NULL, 0};
+                char *p = packed + ((size_t)(kv * s->layers + l) * (size_t)s->tokens + (size_t)t) * s->token_bytes;
+                fsd_status st = unpack ? fsd_unpack(p, block_bytes, &b, stream)
+                                       : fsd_pack(&b, p, block_bytes, stream);
+                *failed |= fsdb_check_status(st, unpack ? "fsd_unpack (loop)" : "fsd_pack (loop)");
+            }
+    return calls;
+}
+
 /* ---- CPU rows ------------------------------------------------------------------------------ */
 
 typedef struct cpu_set {
@@ -128,30 +149,6 @@ typedef enum paged_op {
 
 static const int KV_2LTD[5] = {1, 0, 2, 3, 4};
 
-/* The loop a caller of fsd_pack writes: one call per (K or V, layer, block of the chunk), each
- * a [bs, heads, head_dim] block into its place in KV_2LTD. */
-static long loop_copy(cpu_paged *c, int k, int unpack)
-{
-    const fsdb_paged_shape *s = &c->s;
-    int64_t shape[3] = {s->bs, s->heads, s->head_dim};
-    const size_t block_bytes = (size_t)s->bs * s->token_bytes;
-    const size_t half = (size_t)(s->blocks * s->bs) * s->token_bytes;
-    long calls = 0;
-    for (int kv = 0; kv < 2; kv++)
-        for (int64_t l = 0; l < s->layers; l++)
-            for (int64_t t = 0; t < s->tokens; t += s->bs, calls++) {
-                const int64_t block = s->slots[t] / s->bs;
-                DLTensor b = {c->set[k].layer[l] + (size_t)kv * half + (size_t)block * block_bytes,
-                              {kDLCPU, 0}, 3, {kDLBfloat, 16, 1}, shape, NULL, 0};
-                unsigned char *p = c->set[k].packed +
-                                   ((size_t)(kv * s->layers + l) * (size_t)s->tokens + (size_t)t) * s->token_bytes;
-                fsd_status st = unpack ? fsd_unpack(p, block_bytes, &b, NULL)
-                                       : fsd_pack(&b, p, block_bytes, NULL);
-                c->failed |= fsdb_check_status(st, unpack ? "fsd_unpack (loop)" : "fsd_pack (loop)");
-            }
-    return calls;
-}
-
 static void run_op(cpu_paged *c, paged_op op, int k)
 {
     const size_t n = c->s.packed_bytes;
@@ -166,8 +163,11 @@ static void run_op(cpu_paged *c, paged_op op, int k)
     case P_GATHER: st = fsd_gather(&c->kv[k], &c->slots, KV_2LTD, c->set[k].packed, n, opts, NULL); break;
     case P_SCATTER1:
     case P_SCATTER: st = fsd_scatter(c->set[k].packed, n, &c->kv[k], &c->slots, KV_2LTD, opts, NULL); break;
-    case P_LOOP_PACK: loop_copy(c, k, 0); break;
-    case P_LOOP_UNPACK: loop_copy(c, k, 1); break;
+    case P_LOOP_PACK:
+    case P_LOOP_UNPACK:
+        fsdb_paged_loop(&c->s, c->set[k].layer, (char *)c->set[k].packed, (DLDevice){kDLCPU, 0}, NULL,
+                        op == P_LOOP_UNPACK, &c->failed);
+        break;
     default: break;
     }
     c->failed |= fsdb_check_status(st, op == P_GATHER || op == P_GATHER1 ? "fsd_gather" : "fsd_scatter");

@@ -58,6 +58,12 @@ DLTensor fsdb_paged_layer(const fsdb_paged_shape *s, void *data, DLDevice dev);
 /* The naive copy, token by token: between the layers at bases[l] (host memory) and `packed`
  * (KV_2LTD); scatter 0: gather. */
 void fsdb_paged_naive(const fsdb_paged_shape *s, char *const *bases, unsigned char *packed, int scatter);
+/* The loop a caller of the strided API writes: one fsd_pack (fsd_unpack when unpack is set)
+ * per (K or V, layer, block of the chunk), each a [bs, heads, head_dim] block of the layer at
+ * layers[l] (on `dev`) to or from its place in KV_2LTD at `packed`, on `stream`. Returns the
+ * number of calls; sets *failed when one fails. */
+long fsdb_paged_loop(const fsdb_paged_shape *s, char *const *layers, char *packed, DLDevice dev,
+                     cudaStream_t stream, int unpack, int *failed);
 /* Adds a row (exits when out of memory). */
 fsdb_paged_row *fsdb_paged_add(fsdb_paged_results *rs);
 

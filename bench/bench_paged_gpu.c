@@ -61,24 +61,6 @@ typedef struct gpu_paged {
 
 static const int KV_2LTD[5] = {1, 0, 2, 3, 4};
 
-static void loop_copy(gpu_paged *g, int k, int unpack)
-{
-    const fsdb_paged_shape *s = &g->s;
-    int64_t shape[3] = {s->bs, s->heads, s->head_dim};
-    const size_t block_bytes = (size_t)s->bs * s->token_bytes;
-    const size_t half = (size_t)(s->blocks * s->bs) * s->token_bytes;
-    for (int kv = 0; kv < 2; kv++)
-        for (int64_t l = 0; l < s->layers; l++)
-            for (int64_t t = 0; t < s->tokens; t += s->bs) {
-                const int64_t block = s->slots[t] / s->bs;
-                DLTensor b = {g->layer[k][l] + (size_t)kv * half + (size_t)block * block_bytes,
-                              {kDLCUDA, 0}, 3, {kDLBfloat, 16, 1}, shape, NULL, 0};
-                char *p = g->packed[k] + ((size_t)(kv * s->layers + l) * (size_t)s->tokens + (size_t)t) * s->token_bytes;
-                fsd_status st = unpack ? fsd_unpack(p, block_bytes, &b, g->st) : fsd_pack(&b, p, block_bytes, g->st);
-                g->failed |= fsdb_check_status(st, unpack ? "fsd_unpack (loop)" : "fsd_pack (loop)");
-            }
-}
-
 static void run_op(gpu_paged *g, gop op, int k)
 {
     const size_t n = g->s.packed_bytes;
@@ -108,8 +90,11 @@ static void run_op(gpu_paged *g, gop op, int k)
         o.engine = FSD_ENGINE_KERNEL;
         st = fsd_gather(&g->dkv[k], &g->dslots, KV_2LTD, g->pinned, n, &o, g->st);
         break;
-    case G_LOOP_PACK: loop_copy(g, k, 0); break;
-    case G_LOOP_UNPACK: loop_copy(g, k, 1); break;
+    case G_LOOP_PACK:
+    case G_LOOP_UNPACK:
+        fsdb_paged_loop(&g->s, g->layer[k], g->packed[k], (DLDevice){kDLCUDA, 0}, g->st,
+                        op == G_LOOP_UNPACK, &g->failed);
+        break;
     default: break;
     }
     g->failed |= fsdb_check_status(st, "fsd_gather / fsd_scatter");
