@@ -267,7 +267,7 @@ static void jnum(FILE *f, double x)
 }
 
 int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_meta *meta,
-                    const fsdb_cfg *cfg)
+                    const fsdb_cfg *cfg, const fsdb_model_rows *model)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL)
@@ -292,7 +292,10 @@ int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_meta *m
         fprintf(f, "null, \"gpu_note\": ");
         jstr(f, meta->gpu_note);
     }
-    fprintf(f, "},\n  \"results\": [");
+    fprintf(f, "},\n");
+    if (model)
+        fsdb_model_json(f, model);
+    fprintf(f, "  \"results\": [");
     for (int i = 0; i < rs->n; i++) {
         const fsdb_result *r = &rs->r[i];
         const fsdb_model *m = r->model;

@@ -66,6 +66,7 @@ FSD_HD void fsd_runs_step(const fsd_plan &p, uint32_t block, uint32_t thread)
     const I seg_words = (I)p.seg_words;
     const I words = (I)p.words_per_run;
     for (I u = gid >> p.group_log2; u < units; u += groups) {
+        FSD_MODEL_ITERATION();
         const I k = fsd_div(p.segs, u);
         const I run = (I)p.first_run + k;
         I w0 = (u - k * segs) * seg_words;

@@ -1,5 +1,21 @@
-/* emulated_grid.cu — the emulated grid (see emulated_grid.h). */
+/*
+ * emulated_grid.cu — the emulated grid (see emulated_grid.h).
+ *
+ * The access model (tests/kernels/model/model_grid.cu) compiles this file again with FSDT_TRACE
+ * defined and the hooks of model_driver.h: then each emulated launch names its kernel
+ * (FSDT_LAUNCH: the kernel's kind, its template parameters, the plan), says which thread runs
+ * (FSDT_THREAD), where the block's shared memory is (FSDT_SHARED) and where __syncthreads() is
+ * (FSDT_BARRIER), and the entry point is called FSDT_EMULATE. Here they cost nothing.
+ */
 #include <string.h>
+
+#ifndef FSDT_TRACE
+#define FSDT_LAUNCH(kind, tparam, index_bytes, plan) ((void)0)
+#define FSDT_THREAD(block, thread) ((void)0)
+#define FSDT_SHARED(ptr, bytes) ((void)0)
+#define FSDT_BARRIER() ((void)0)
+#define FSDT_EMULATE fsdt_emulate
+#endif
 
 #include "emulated_grid.h"
 #include "runs_step.cuh"
@@ -8,9 +24,12 @@
 template <int NDIM, typename I>
 static void emulate_runs(const fsd_plan &p)
 {
+    FSDT_LAUNCH("runs", NDIM, sizeof(I), p);
     for (uint32_t b = 0; b < p.grid; b++)
-        for (uint32_t t = 0; t < p.block; t++)
+        for (uint32_t t = 0; t < p.block; t++) {
+            FSDT_THREAD(b, t);
             fsd_runs_step<NDIM, I>(p, b, t);
+        }
 }
 
 template <typename I>
@@ -34,20 +53,28 @@ template <typename I>
 static void emulate_transpose(const fsd_plan &p)
 {
     static unsigned char tile[FSD_TILE_BUFFER_BYTES];
+    FSDT_LAUNCH("transpose", 0, sizeof(I), p);
+    FSDT_SHARED(tile, sizeof tile);
     for (uint32_t b = 0; b < p.grid; b++) {
         for (I t = b; t < (I)p.num_tiles; t += p.grid) {
             /* Garbage in the tile: a store that reads an element no load wrote shows up. */
             memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
-            for (uint32_t th = 0; th < p.block; th++)
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                FSD_MODEL_ITERATION();
                 fsd_transpose_load_step<I>(p, t, th, tile);
-            /* __syncthreads() */
-            for (uint32_t th = 0; th < p.block; th++)
+            }
+            FSDT_BARRIER(); /* __syncthreads() */
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
                 fsd_transpose_store_step<I>(p, t, th, tile);
+            }
+            FSDT_BARRIER();
         }
     }
 }
 
-extern "C" int fsdt_emulate(const fsd_plan *p, int index64)
+extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
 {
     const int wide = index64 || p->index64;
     switch (p->path) {
