@@ -5,6 +5,7 @@
  */
 #include "kernel_launch.h"
 #include "runs_step.cuh"
+#include "transpose16_step.cuh"
 #include "transpose_step.cuh"
 
 template <int NDIM, typename I>
@@ -22,6 +23,32 @@ __global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_tran
         __syncthreads();
         fsd_transpose_store_step<I>(p, t, threadIdx.x, tile);
         __syncthreads();
+    }
+}
+
+template <uint32_t E, typename I>
+__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_transpose16_kernel(const fsd_plan p)
+{
+    __shared__ __align__(16) unsigned char tile[FSD_T16_TILE_BYTES];
+    for (I t = blockIdx.x; t < (I)p.num_tiles; t += gridDim.x) {
+        const fsd_t16_tile o = fsd_t16_tile_of<E, I>(p, t);
+        fsd_transpose16_load_step<E>(o, threadIdx.x, tile);
+        __syncthreads();
+        fsd_transpose16_store_step<E>(o, threadIdx.x, tile);
+        __syncthreads();
+    }
+}
+
+template <typename I>
+static void launch_transpose16(const fsd_plan &p, cudaStream_t s)
+{
+    const dim3 grid(p.grid), block(p.block);
+    switch (p.elem_size) {
+    case 1: fsd_transpose16_kernel<1, I><<<grid, block, 0, s>>>(p); break;
+    case 2: fsd_transpose16_kernel<2, I><<<grid, block, 0, s>>>(p); break;
+    case 4: fsd_transpose16_kernel<4, I><<<grid, block, 0, s>>>(p); break;
+    case 8: fsd_transpose16_kernel<8, I><<<grid, block, 0, s>>>(p); break;
+    default: fsd_transpose16_kernel<16, I><<<grid, block, 0, s>>>(p); break;
     }
 }
 
@@ -59,7 +86,11 @@ extern "C" cudaError_t fsdk_launch(const fsd_plan *p, cudaStream_t stream)
             launch_runs<uint32_t>(*p, stream);
         break;
     case FSD_PATH_TRANSPOSE:
-        if (p->index64)
+        if (p->tiles16 && p->index64)
+            launch_transpose16<uint64_t>(*p, stream);
+        else if (p->tiles16)
+            launch_transpose16<uint32_t>(*p, stream);
+        else if (p->index64)
             fsd_transpose_kernel<uint64_t><<<p->grid, p->block, 0, stream>>>(*p);
         else
             fsd_transpose_kernel<uint32_t><<<p->grid, p->block, 0, stream>>>(*p);

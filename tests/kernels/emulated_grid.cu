@@ -19,6 +19,7 @@
 
 #include "emulated_grid.h"
 #include "runs_step.cuh"
+#include "transpose16_step.cuh"
 #include "transpose_step.cuh"
 
 template <int NDIM, typename I>
@@ -74,6 +75,43 @@ static void emulate_transpose(const fsd_plan &p)
     }
 }
 
+template <uint32_t E, typename I>
+static void emulate_transpose16(const fsd_plan &p)
+{
+    alignas(16) static unsigned char tile[FSD_T16_TILE_BYTES];
+    FSDT_LAUNCH("transpose16", E, sizeof(I), p);
+    FSDT_SHARED(tile, sizeof tile);
+    for (uint32_t b = 0; b < p.grid; b++) {
+        for (I t = b; t < (I)p.num_tiles; t += p.grid) {
+            const fsd_t16_tile o = fsd_t16_tile_of<E, I>(p, t);
+            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                FSD_MODEL_ITERATION();
+                fsd_transpose16_load_step<E>(o, th, tile);
+            }
+            FSDT_BARRIER(); /* __syncthreads() */
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                fsd_transpose16_store_step<E>(o, th, tile);
+            }
+            FSDT_BARRIER();
+        }
+    }
+}
+
+template <typename I>
+static void emulate_transpose16_elem(const fsd_plan &p)
+{
+    switch (p.elem_size) {
+    case 1: emulate_transpose16<1, I>(p); break;
+    case 2: emulate_transpose16<2, I>(p); break;
+    case 4: emulate_transpose16<4, I>(p); break;
+    case 8: emulate_transpose16<8, I>(p); break;
+    default: emulate_transpose16<16, I>(p); break;
+    }
+}
+
 extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
 {
     const int wide = index64 || p->index64;
@@ -89,7 +127,11 @@ extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
             emulate_runs_rank<uint32_t>(*p);
         return 0;
     case FSD_PATH_TRANSPOSE:
-        if (wide)
+        if (p->tiles16 && wide)
+            emulate_transpose16_elem<uint64_t>(*p);
+        else if (p->tiles16)
+            emulate_transpose16_elem<uint32_t>(*p);
+        else if (wide)
             emulate_transpose<uint64_t>(*p);
         else
             emulate_transpose<uint32_t>(*p);

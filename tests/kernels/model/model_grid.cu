@@ -27,6 +27,8 @@ static void fsdm_grid_launch(const char *kind, int tparam, size_t index_bytes, c
     char name[160];
     if (kind[0] == 'r') /* runs: NDIM, index type; GENERIC is NDIM -1 */
         std::snprintf(name, sizeof name, "fsd_runs_kernel<%d, %s>", tparam, index);
+    else if (std::strcmp(kind, "transpose16") == 0) /* element size, index type */
+        std::snprintf(name, sizeof name, "fsd_transpose16_kernel<%du, %s>", tparam, index);
     else
         std::snprintf(name, sizeof name, "fsd_transpose_kernel<%s>", index);
     delete grid_trace;

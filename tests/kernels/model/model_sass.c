@@ -346,10 +346,14 @@ int fsdm_sass_main_loop(const fsdm_sass_query *q, fsdm_sass_result *r)
             if (loops[b].lo <= loops[a].lo && loops[a].hi <= loops[b].hi)
                 loops[a].parent = b;
         /* trips per main-loop iteration, from the trace */
-        int loads = 0, widest = 0, zero = 0;
+        int loads = 0, widest = 0, zero = 0, live = 0, mem = 0;
         for (int k = 0; k < n; k++) {
-            if (in[k].pc < loops[a].lo || in[k].pc > loops[a].hi || in[k].mem <= 0 || dead[k])
+            if (in[k].pc < loops[a].lo || in[k].pc > loops[a].hi || in[k].mem <= 0)
                 continue;
+            mem++;
+            if (dead[k])
+                continue;
+            live++;
             if (!type_count(q, &in[k]))
                 zero = 1;
             if (in[k].space == 0 && !in[k].store) {
@@ -358,7 +362,7 @@ int fsdm_sass_main_loop(const fsdm_sass_query *q, fsdm_sass_result *r)
             }
         }
         double parent = loops[a].parent < 0 ? 1.0 : loops[loops[a].parent].abs;
-        if (zero)
+        if (zero || (mem > 0 && live == 0)) /* only memory instructions the trace never ran */
             loops[a].abs = 0;
         else if (loads > 0) /* runs once per batch of exactly `loads` loads */
             loops[a].abs = loads <= FSDM_MAX_BATCH ? q->batches[widest][loads] : 0;

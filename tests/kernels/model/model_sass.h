@@ -8,9 +8,12 @@
  * corrections from the trace: a basic block holding a memory instruction whose kind and width
  * the trace never executed is not counted (another case of a switch on the word width, a path
  * this view does not take), and a loop nested in the main loop counts as many times as the trace
- * says it ran per main-loop iteration (for a loop with n global loads: the batches of exactly n
- * loads per iteration; else the executions of its memory instructions). An estimate: predicated
- * and branched-over code inside a counted block is counted, and nothing outside the main loop is.
+ * says it ran per main-loop iteration: for a loop with n global loads, the batches of exactly n
+ * loads per iteration; none when all its memory instructions are of kinds the trace never ran;
+ * else once per iteration of the loop around it. Other blocks with memory instructions count as
+ * often as the trace ran their kinds, shared evenly among the kinds' live instances. An
+ * estimate: predicated and branched-over code inside a counted block is counted, and nothing
+ * outside the main loop is.
  */
 #ifndef FSDM_MODEL_SASS_H
 #define FSDM_MODEL_SASS_H
