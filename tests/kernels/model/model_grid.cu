@@ -9,7 +9,8 @@
 #include "model_driver.h"
 
 #define FSDT_TRACE 1
-#define FSDT_LAUNCH(kind, tparam, index_bytes, plan) fsdm_grid_launch((kind), (tparam), (index_bytes), (plan))
+#define FSDT_LAUNCH(kind, tparam, dims, index_bytes, plan) \
+    fsdm_grid_launch((kind), (tparam), (dims), (index_bytes), (plan))
 #define FSDT_THREAD(block, thread) fsdm_grid_thread((block), (thread))
 #define FSDT_SHARED(ptr, bytes) fsdm_grid_shared((ptr), (bytes))
 #define FSDT_BARRIER() fsdm_grid_barrier()
@@ -21,16 +22,16 @@ static thread_local fsdm::trace *grid_trace = nullptr;
 static thread_local const fsdm_options *grid_opt = nullptr;
 
 /* The kernel of kernels/launch.cu that runs this emulated launch, as c++filt names it. */
-static void fsdm_grid_launch(const char *kind, int tparam, size_t index_bytes, const fsd_plan &p)
+static void fsdm_grid_launch(const char *kind, int tparam, int dims, size_t index_bytes, const fsd_plan &p)
 {
     const char *index = index_bytes == 4 ? "unsigned int" : "unsigned long";
     char name[160];
-    if (kind[0] == 'r') /* runs: NDIM, index type; GENERIC is NDIM -1 */
-        std::snprintf(name, sizeof name, "fsd_runs_kernel<%d, %s>", tparam, index);
-    else if (std::strcmp(kind, "transpose16") == 0) /* element size, index type */
-        std::snprintf(name, sizeof name, "fsd_transpose16_kernel<%du, %s>", tparam, index);
+    if (kind[0] == 'r') /* runs: NDIM (GENERIC: -1), index type, dims */
+        std::snprintf(name, sizeof name, "fsd_runs_kernel<%d, %s, %d>", tparam, index, dims);
+    else if (std::strcmp(kind, "transpose16") == 0) /* element size, index type, dims */
+        std::snprintf(name, sizeof name, "fsd_transpose16_kernel<%du, %s, %d>", tparam, index, dims);
     else
-        std::snprintf(name, sizeof name, "fsd_transpose_kernel<%s>", index);
+        std::snprintf(name, sizeof name, "fsd_transpose_kernel<%s, %d>", index, dims);
     delete grid_trace;
     grid_trace = new fsdm::trace(name, p.grid, p.block, grid_opt);
 }

@@ -183,10 +183,11 @@ static void test_kernel_names_are_in_the_ptxas_table(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "fsd_runs_kernel<1, unsigned int>", "fsd_runs_kernel<4, unsigned long>",
-        "fsd_runs_kernel<-1, unsigned int>", "fsd_transpose_kernel<unsigned int>",
-        "fsd_transpose_kernel<unsigned long>", "fsd_transpose16_kernel<1u, unsigned int>",
-        "fsd_transpose16_kernel<16u, unsigned long>", "fsdb_copy16_kernel", "fsdb_naive_kernel<unsigned short>",
+        "fsd_runs_kernel<1, unsigned int, 4>", "fsd_runs_kernel<4, unsigned long, 4>",
+        "fsd_runs_kernel<-1, unsigned int, 16>", "fsd_runs_kernel<-1, unsigned long, 64>",
+        "fsd_transpose_kernel<unsigned int, 4>", "fsd_transpose_kernel<unsigned long, 64>",
+        "fsd_transpose16_kernel<1u, unsigned int, 4>", "fsd_transpose16_kernel<16u, unsigned long, 64>",
+        "fsdb_copy16_kernel", "fsdb_naive_kernel<unsigned short>",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!fsdm_kernel_known(names[i]))
