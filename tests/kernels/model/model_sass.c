@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model_resources.h"
 #include "model_sass.h"
 
 #ifndef FSDM_TOOLS_DIR
@@ -32,7 +33,8 @@ static struct {
     int loaded;
     int ok;
     char why[400];
-    sass_fn *fn;
+    char cuobjdump[PATH_MAX], tooldir[PATH_MAX], binary[PATH_MAX];
+    sass_fn *fn;     /* kernels read so far (ins NULL: none in the binary) */
     int nfn;
 } cache;
 
@@ -152,70 +154,95 @@ static void parse_ins(const char *text, unsigned pc, sass_ins *in)
     }
 }
 
-static void add_fn(const char *mangled, sass_ins *ins, int n)
+static void add_fn(const char *name, sass_ins *ins, int n)
 {
     cache.fn = realloc(cache.fn, sizeof *cache.fn * (size_t)(cache.nfn + 1));
     sass_fn *f = &cache.fn[cache.nfn++];
-    f->name = fsdm_demangle_prefix(mangled);
+    f->name = strdup(name);
     f->ins = ins;
     f->n = n;
 }
 
+/* Finds the tools and the binary once. */
 static void load(void)
 {
     cache.loaded = 1;
-    char cuobjdump[PATH_MAX], nvdisasm[PATH_MAX];
-    if (!find_tool("cuobjdump", "CUOBJDUMP", cuobjdump, sizeof cuobjdump)) {
+    if (!find_tool("cuobjdump", "CUOBJDUMP", cache.cuobjdump, sizeof cache.cuobjdump)) {
         snprintf(cache.why, sizeof cache.why,
                  "cuobjdump not found ($CUOBJDUMP, $FSD_CUDA_TOOLS_DIR, %s, PATH, /usr/local/cuda/bin; "
                  "PyPI: nvidia-cuda-cuobjdump and nvidia-cuda-nvdisasm)", *FSDM_TOOLS_DIR ? FSDM_TOOLS_DIR : "-");
         return;
     }
+    char nvdisasm[PATH_MAX];
     if (!find_tool("nvdisasm", "NVDISASM", nvdisasm, sizeof nvdisasm)) {
         snprintf(cache.why, sizeof cache.why, "%s found, but not nvdisasm, which it needs for SASS "
-                 "(PyPI: nvidia-cuda-nvdisasm)", cuobjdump);
+                 "(PyPI: nvidia-cuda-nvdisasm)", cache.cuobjdump);
         return;
     }
+    snprintf(cache.tooldir, sizeof cache.tooldir, "%s", nvdisasm);
+    char *slash = strrchr(cache.tooldir, '/');
+    if (slash)
+        *slash = 0;
     const char *bin = getenv("FSDM_SASS_BINARY");
-    char self[PATH_MAX];
-    if (bin == NULL) {
-        ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (bin != NULL) {
+        snprintf(cache.binary, sizeof cache.binary, "%s", bin);
+    } else {
+        ssize_t k = readlink("/proc/self/exe", cache.binary, sizeof cache.binary - 1);
         if (k <= 0) {
             snprintf(cache.why, sizeof cache.why, "cannot read /proc/self/exe");
             return;
         }
-        self[k] = 0;
-        bin = self;
+        cache.binary[k] = 0;
     }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", nvdisasm);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    char cmd[3 * PATH_MAX + 64];
-    snprintf(cmd, sizeof cmd, "PATH='%s':\"$PATH\" '%s' -sass -arch sm_90 '%s' 2>/dev/null", dir, cuobjdump, bin);
+    cache.ok = 1;
+    snprintf(cache.why, sizeof cache.why, "%s", cache.cuobjdump);
+}
+
+/* The SASS of one kernel, read from the binary on first use (NULL, *why set, when it has none). */
+static const sass_fn *kernel_sass(const char *kernel, char *why, size_t why_len)
+{
+    for (int i = 0; i < cache.nfn; i++) {
+        if (strcmp(cache.fn[i].name, kernel) == 0) {
+            if (cache.fn[i].ins == NULL)
+                snprintf(why, why_len, "no sm_90 SASS of %s in %s", kernel, cache.binary);
+            return cache.fn[i].ins ? &cache.fn[i] : NULL;
+        }
+    }
+    const char *mangled = NULL;
+    for (int i = 0; i < fsdm_resource_count && mangled == NULL; i++) {
+        char *d = fsdm_demangle_prefix(fsdm_resources[i].mangled);
+        if (strcmp(d, kernel) == 0)
+            mangled = fsdm_resources[i].mangled;
+        free(d);
+    }
+    if (mangled == NULL) {
+        snprintf(why, why_len, "%s is not in the ptxas table", kernel);
+        return NULL;
+    }
+    /* One function at a time: the executable also holds CUB's kernels, slow to disassemble. */
+    char cmd[3 * PATH_MAX + 1024];
+    snprintf(cmd, sizeof cmd, "PATH='%s':\"$PATH\" '%s' -sass -arch sm_90 -fun '%s' '%s' 2>/dev/null",
+             cache.tooldir, cache.cuobjdump, mangled, cache.binary);
     FILE *f = popen(cmd, "r");
     if (f == NULL) {
-        snprintf(cache.why, sizeof cache.why, "cannot run %s", cuobjdump);
-        return;
+        snprintf(why, why_len, "cannot run %s", cache.cuobjdump);
+        return NULL;
     }
-    char line[1024], name[512] = "";
+    char line[1024];
+    int in_fn = 0, done = 0;
     sass_ins *ins = NULL;
     int n = 0, cap = 0;
     while (fgets(line, sizeof line, f)) {
-        char *fn = strstr(line, "Function : ");
-        if (fn) {
-            if (name[0])
-                add_fn(name, ins, n);
-            ins = NULL;
-            n = cap = 0;
-            snprintf(name, sizeof name, "%s", fn + 11);
-            name[strcspn(name, " \r\n")] = 0;
+        if (done)
+            continue; /* drain */
+        if (strstr(line, "Function : ")) { /* the first copy of the function only */
+            done = in_fn;
+            in_fn = 1;
             continue;
         }
         unsigned pc;
         char *c = strstr(line, "/*");
-        if (!name[0] || c == NULL || sscanf(c, "/*%x*/", &pc) != 1)
+        if (!in_fn || c == NULL || sscanf(c, "/*%x*/", &pc) != 1)
             continue;
         char *text = strstr(c, "*/") + 2;
         char *semi = strchr(text, ';');
@@ -228,15 +255,14 @@ static void load(void)
         }
         parse_ins(text, pc, &ins[n++]);
     }
-    if (name[0])
-        add_fn(name, ins, n);
-    int rc = pclose(f);
-    if (cache.nfn == 0) {
-        snprintf(cache.why, sizeof cache.why, "%s found no sm_90 SASS in %s (rc %d)", cuobjdump, bin, rc);
-        return;
+    pclose(f);
+    if (n == 0) {
+        free(ins);
+        ins = NULL;
+        snprintf(why, why_len, "no sm_90 SASS of %s in %s", kernel, cache.binary);
     }
-    cache.ok = 1;
-    snprintf(cache.why, sizeof cache.why, "%s", cuobjdump);
+    add_fn(kernel, ins, n);
+    return ins ? &cache.fn[cache.nfn - 1] : NULL;
 }
 
 int fsdm_sass_tools(const char **why)
@@ -266,14 +292,9 @@ int fsdm_sass_main_loop(const fsdm_sass_query *q, fsdm_sass_result *r)
         snprintf(r->note, sizeof r->note, "no SASS: %s", cache.why);
         return -1;
     }
-    const sass_fn *fn = NULL;
-    for (int i = 0; i < cache.nfn && fn == NULL; i++)
-        if (strcmp(cache.fn[i].name, q->kernel) == 0)
-            fn = &cache.fn[i];
-    if (fn == NULL) {
-        snprintf(r->note, sizeof r->note, "no sm_90 SASS of %s in this executable", q->kernel);
+    const sass_fn *fn = kernel_sass(q->kernel, r->note, sizeof r->note);
+    if (fn == NULL)
         return -1;
-    }
     const sass_ins *in = fn->ins;
     const int n = fn->n;
     int lw = 0;

@@ -3,6 +3,7 @@
  * cuobjdump -sass from the running executable (which holds the library's and the benchmarks'
  * kernels), and the instructions of its main loop.
  *
+ * Read with cuobjdump -fun, one kernel at a time, on first use.
  * The main loop is the outermost loop (a backward branch) that holds a global load of the
  * width the kernel mostly loads. Its instructions are counted once per iteration, with two
  * corrections from the trace: a basic block holding a memory instruction whose kind and width

@@ -61,7 +61,7 @@ static void model_tensor(const DLTensor *t, void *packed, fsd_direction dir, fsd
 static void test_stride2_gather_uses_half_of_each_sector(void **state)
 {
     (void)state;
-    enum { N = 1 << 16 };
+    enum { N = 1 << 14 };
     float *src = alloc256(2 * N * sizeof(float)), *dst = alloc256(N * sizeof(float));
     int64_t shape[1] = {N}, strides[1] = {2};
     DLTensor t = {.data = src, .device = {kDLCPU, 0}, .ndim = 1, .dtype = {kDLFloat, 32, 1},
@@ -99,14 +99,14 @@ static void test_unpadded_tile_column_takes_32_wavefronts(void **state)
 static void test_copy16_uses_every_sector(void **state)
 {
     (void)state;
-    const size_t n = (size_t)8 << 20;
+    const size_t n = (size_t)1 << 20;
     char *src = alloc256(n), *dst = alloc256(n);
     for (size_t i = 0; i < n; i++)
         src[i] = (char)(i * 7 + 1);
     fsdm_report r;
-    /* 128 blocks: each thread copies 16 words, four loop iterations of four loads */
-    assert_int_equal(fsdm_model_copy16(dst, src, n, 128, NULL, &r), 0);
-    print_report("copy16, 8 MiB, 128 blocks", &r);
+    /* 16 blocks: each thread copies 16 words, four loop iterations of four loads */
+    assert_int_equal(fsdm_model_copy16(dst, src, n, 16, NULL, &r), 0);
+    print_report("copy16, 1 MiB, 16 blocks", &r);
     assert_memory_equal(dst, src, n);
     assert_float_equal(r.ld_efficiency, 1.0, 1e-9);
     assert_float_equal(r.st_efficiency, 1.0, 1e-9);
@@ -121,8 +121,8 @@ static void test_copy16_uses_every_sector(void **state)
 static void test_naive_transpose_wastes_the_load_sectors(void **state)
 {
     (void)state;
-    /* [2, 512, 256] bf16 viewed as [2, 256, 512] (the last two dims swapped) */
-    enum { B = 2, T = 512, C = 256 };
+    /* [2, 128, 64] bf16 viewed as [2, 64, 128] (the last two dims swapped) */
+    enum { B = 2, T = 128, C = 64 };
     uint16_t *storage = alloc256((size_t)B * T * C * 2), *packed = alloc256((size_t)B * T * C * 2);
     for (size_t i = 0; i < (size_t)B * T * C; i++)
         storage[i] = (uint16_t)i;
@@ -158,7 +158,7 @@ static void check_kv(const char *what, const DLTensor *t, void *packed, fsd_dire
 static void test_kv_views_keep_four_loads_in_flight(void **state)
 {
     (void)state;
-    enum { L = 2, T = 256, H = 4, D = 128 };
+    enum { L = 1, T = 128, H = 4, D = 128 };
     const size_t packed_bytes = (size_t)2 * L * T * H * D * 2;
     uint16_t *storage = alloc256(2 * packed_bytes), *packed = alloc256(packed_bytes);
     /* every other head: runs of 256 bytes, one 16-byte word per lane */
