@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "access_model.h"
 #include "bench_util.h"
 #include "bench_views.h"
 #include "fastserde.h"
@@ -96,12 +97,39 @@ int fsdb_gpu_probe(int dev, fsdb_meta *meta);
 int fsdb_run_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model *m, fsdb_layout l,
                  const fsdb_dtype *dt, fsdb_results *rs);
 
+/* --model: one row per view and operation, the access model's report of its kernel. */
+typedef struct fsdb_model_row {
+    const fsdb_model *model;
+    fsdb_dtype dtype;
+    fsdb_layout layout;
+    const char *op;      /* "pack" or "unpack"                                          */
+    const char *path;    /* the plan's path ("runs", "transpose", "contig")             */
+    char view[96];
+    fsdm_report r;
+} fsdb_model_row;
+
+typedef struct fsdb_model_rows {
+    fsdb_model_row *r;
+    int n, cap;
+} fsdb_model_rows;
+
+/* Models pack and unpack of one view (bench_model.c); 0 when both were modeled. */
+int fsdb_model_view(const fsdb_cfg *cfg, const fsdb_model *m, fsdb_layout l, const fsdb_dtype *dt,
+                    fsdb_model_rows *rows);
+/* 1 when the row meets issue 13's targets (sector efficiency, bank conflicts, loads in flight,
+ * predicted fraction). */
+int fsdb_model_meets(const fsdb_model_row *row);
+/* The model's table (stdout), and its JSON members "model_limits", "model_gpu", "model". */
+void fsdb_model_print(FILE *f, const fsdb_model_rows *rows);
+void fsdb_model_json(FILE *f, const fsdb_model_rows *rows);
+
 /* The readable tables (stdout). */
 void fsdb_print_tables(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg);
-/* The JSON report (the paged group's rows under "paged"); 0 on success. */
+/* The JSON report (the paged group's rows under "paged" when not NULL, the model's rows under
+ * "model" when `model` is not NULL); 0 on success. */
 struct fsdb_paged_results;
 int fsdb_write_json(const char *path, const fsdb_results *rs, const struct fsdb_paged_results *paged,
-                    const fsdb_meta *meta, const fsdb_cfg *cfg);
+                    const fsdb_meta *meta, const fsdb_cfg *cfg, const fsdb_model_rows *model);
 
 /* Reports a failed fastserde call on stderr; returns 1 when st is not FSD_SUCCESS. */
 int fsdb_check_status(fsd_status st, const char *what);

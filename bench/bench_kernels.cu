@@ -6,27 +6,14 @@
 #include <stdint.h>
 
 #include "bench_kernels.h"
-
-#define FSDB_THREADS 256
-#define FSDB_UNROLL 4
+#include "bench_kernels_step.cuh"
 
 /* Each thread keeps FSDB_UNROLL independent 16-byte loads in flight before storing. */
 __global__ void __launch_bounds__(FSDB_THREADS)
     fsdb_copy16_kernel(uint4 *__restrict__ dst, const uint4 *__restrict__ src, size_t words)
 {
-    const size_t stride = (size_t)gridDim.x * FSDB_THREADS;
-    size_t i = (size_t)blockIdx.x * FSDB_THREADS + threadIdx.x;
-    for (; i + (FSDB_UNROLL - 1) * stride < words; i += FSDB_UNROLL * stride) {
-        uint4 v[FSDB_UNROLL];
-#pragma unroll
-        for (int k = 0; k < FSDB_UNROLL; k++)
-            v[k] = src[i + k * stride];
-#pragma unroll
-        for (int k = 0; k < FSDB_UNROLL; k++)
-            dst[i + k * stride] = v[k];
-    }
-    for (; i < words; i += stride)
-        dst[i] = src[i];
+    fsdb_copy16_step(dst, src, words, (size_t)blockIdx.x * FSDB_THREADS + threadIdx.x,
+                     (size_t)gridDim.x * FSDB_THREADS);
 }
 
 __global__ void fsdb_copy_tail_kernel(char *dst, const char *src, size_t n)
@@ -60,39 +47,11 @@ extern "C" cudaError_t fsdb_copy16(void *dst, const void *src, size_t n, unsigne
 
 /* ------------------------------------------------------------------------------------------ */
 
-/* The view's shape and strides, by value. */
-struct naive_view {
-    int ndim;
-    uint32_t elem_size;
-    int64_t shape[FSDB_MAX_DIMS];
-    int64_t stride[FSDB_MAX_DIMS]; /* elements */
-};
-
-/* Element i of the packed order -> its element offset in the strided view. */
-__device__ int64_t naive_offset(const naive_view &v, uint64_t i)
-{
-    int64_t off = 0;
-    for (int d = v.ndim - 1; d >= 0; d--) {
-        const uint64_t n = (uint64_t)v.shape[d];
-        off += (int64_t)(i % n) * v.stride[d];
-        i /= n;
-    }
-    return off;
-}
-
 template <typename T>
 __global__ void __launch_bounds__(FSDB_THREADS)
     fsdb_naive_kernel(naive_view v, char *strided, char *packed, int unpack, uint64_t elems)
 {
-    const uint64_t i = (uint64_t)blockIdx.x * FSDB_THREADS + threadIdx.x;
-    if (i >= elems)
-        return;
-    T *s = (T *)strided + naive_offset(v, i);
-    T *p = (T *)packed + i;
-    if (unpack)
-        *s = *p;
-    else
-        *p = *s;
+    fsdb_naive_step<T>(v, strided, packed, unpack, elems, (uint64_t)blockIdx.x * FSDB_THREADS + threadIdx.x);
 }
 
 /* Elements of other sizes: one element per thread, byte by byte. */

@@ -268,7 +268,7 @@ static void jnum(FILE *f, double x)
 }
 
 int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_paged_results *paged,
-                    const fsdb_meta *meta, const fsdb_cfg *cfg)
+                    const fsdb_meta *meta, const fsdb_cfg *cfg, const fsdb_model_rows *model)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL)
@@ -293,7 +293,10 @@ int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_paged_r
         fprintf(f, "null, \"gpu_note\": ");
         jstr(f, meta->gpu_note);
     }
-    fprintf(f, "},\n  \"results\": [");
+    fprintf(f, "},\n");
+    if (model)
+        fsdb_model_json(f, model);
+    fprintf(f, "  \"results\": [");
     for (int i = 0; i < rs->n; i++) {
         const fsdb_result *r = &rs->r[i];
         const fsdb_model *m = r->model;
@@ -331,8 +334,11 @@ int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_paged_r
         jstr(f, r->check);
         fprintf(f, "}");
     }
-    fprintf(f, "\n  ],\n  \"paged\": ");
-    fsdb_write_paged_json(f, paged);
+    fprintf(f, "\n  ]");
+    if (paged) {
+        fprintf(f, ",\n  \"paged\": ");
+        fsdb_write_paged_json(f, paged);
+    }
     fprintf(f, "\n}\n");
     return fclose(f) != 0;
 }

@@ -38,6 +38,9 @@ static void usage(FILE *f)
         "  --block-size LIST  tokens per block of the paged cache (default 16 for every model,\n"
         "                     and 1,64,256 too for the first one)\n"
         "  --json FILE        also write the results as JSON (for bench/plot.py)\n"
+        "  --model            no timing: the memory-access model of the GPU kernel of every view of the\n"
+        "                     run, pack and unpack, on an H200 (MODELED, no GPU needed); with --json,\n"
+        "                     under the key \"model\" (--quick: every 8th block traced in detail)\n"
         "  --quiet            no progress on stderr\n");
 }
 
@@ -100,10 +103,54 @@ static int run_paged(const fsdb_cfg *cfg, int pass, fsd_context *ctx, fsdb_mtcop
     return bad;
 }
 
+/* --model: the access model of every view, no timing, no GPU. */
+static int run_model(const fsdb_cfg *cfg, const fsdb_model *const *models, int nm, const fsdb_dtype *dtypes,
+                     int nd, const fsdb_layout *layouts, int nl, const char *json)
+{
+    fsdb_model_rows rows = {0};
+    int bad = 0, done = 0;
+    const double t_start = fsdb_now();
+    for (int mi = 0; mi < nm; mi++)
+        for (int di = 0; di < nd; di++)
+            for (int li = 0; li < nl; li++) {
+                if (cfg->verbose)
+                    fprintf(stderr, "fastserde-bench: [model %d/%d] %s %s %s ... ", ++done, nm * nd * nl,
+                            models[mi]->name, dtypes[di].name, fsdb_layout_name(layouts[li]));
+                const double t0 = fsdb_now();
+                bad |= fsdb_model_view(cfg, models[mi], layouts[li], &dtypes[di], &rows);
+                if (cfg->verbose)
+                    fprintf(stderr, "%.1f s\n", fsdb_now() - t0);
+            }
+    if (cfg->verbose)
+        fprintf(stderr, "fastserde-bench: model done in %.1f s\n", fsdb_now() - t_start);
+    const unsigned v = fsd_version();
+    printf("fastserde %u.%u.%u: the GPU kernels of LMCache's KV-cache chunks (256 tokens) in the views\n"
+           "caches hand over, modeled without a GPU.\n\n", v / 10000, v / 100 % 100, v % 100);
+    fsdb_model_print(stdout, &rows);
+    if (json) {
+        fsdb_results rs = {0};
+        fsdb_meta meta;
+        memset(&meta, 0, sizeof meta);
+        time_t now = time(NULL);
+        strftime(meta.date, sizeof meta.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        fsdb_cpu_name(meta.cpu, sizeof meta.cpu);
+        meta.cores = fsdb_cpu_count();
+        snprintf(meta.gpu_note, sizeof meta.gpu_note, "--model: no timing, the modeled table only");
+        if (fsdb_write_json(json, &rs, NULL, &meta, cfg, &rows)) {
+            fprintf(stderr, "fastserde-bench: cannot write %s\n", json);
+            bad = 1;
+        } else if (cfg->verbose) {
+            fprintf(stderr, "fastserde-bench: wrote %s\n", json);
+        }
+    }
+    free(rows.r);
+    return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     fsdb_cfg cfg = {10, 20, 0, 0, 1};
-    int iters = 0;
+    int iters = 0, model = 0;
     const char *json = NULL, *device = "all";
     char *shape_arg = NULL, *dtype_arg = NULL, *layout_arg = NULL, *group_arg = NULL, *bs_arg = NULL;
     for (int i = 1; i < argc; i++) {
@@ -113,6 +160,8 @@ int main(int argc, char **argv)
             cfg.quick = 1;
         else if (strcmp(a, "--quiet") == 0)
             cfg.verbose = 0;
+        else if (strcmp(a, "--model") == 0)
+            model = 1;
         else if (strcmp(a, "--iters") == 0 && has)
             iters = atoi(argv[++i]);
         else if (strcmp(a, "--threads") == 0 && has)
@@ -248,6 +297,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (model)
+        return run_model(&cfg, models, nm, dtypes, nd, layouts, nl, json);
+
     /* The machine. */
     fsdb_meta meta;
     memset(&meta, 0, sizeof meta);
@@ -322,7 +374,7 @@ int main(int argc, char **argv)
     if (bad)
         printf("\nSOME CHECKS FAILED: see the check column and the messages on stderr.\n");
     if (json) {
-        if (fsdb_write_json(json, &rs, &paged, &meta, &cfg)) {
+        if (fsdb_write_json(json, &rs, &paged, &meta, &cfg, NULL)) {
             fprintf(stderr, "fastserde-bench: cannot write %s\n", json);
             bad = 1;
         } else if (cfg.verbose) {

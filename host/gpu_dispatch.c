@@ -1,29 +1,74 @@
 /* gpu_dispatch.c — the GPU side of fsd_pack / fsd_unpack (see gpu_dispatch.h). */
+#include <stdatomic.h>
+
 #include "device.h"
 #include "error.h"
 #include "gpu_dispatch.h"
 #include "kernel_launch.h"
 #include "plan_build.h"
 
-fsd_status fsd_gpu_enter(int device_id, int *prev, uint32_t *sm_count)
+/*
+ * What a call asks the runtime. The current device, to put it back afterwards: every call (it
+ * is the calling thread's, and may change). The device count: only to explain a failure, never
+ * on the way to a launch (a device that cudaSetDevice accepts exists). The multiprocessor count
+ * of the tensor's device: once per device and process, in the table below.
+ *
+ * The table is the library's only process-wide state: one int per device index, 0 until the
+ * first call on that device stores the count the runtime gave. A device's multiprocessor count
+ * does not change while the process runs (a MIG instance or CUDA_VISIBLE_DEVICES is fixed when
+ * the runtime starts). Threads racing on a first call both ask and both store the same value,
+ * so relaxed atomics suffice. Devices beyond the table are asked every time.
+ */
+#define FSD_CACHED_DEVICES 64
+static _Atomic int sm_counts[FSD_CACHED_DEVICES];
+
+static cudaError_t multiprocessors(int device, int *sms)
 {
+    if (device < FSD_CACHED_DEVICES) {
+        int v = atomic_load_explicit(&sm_counts[device], memory_order_relaxed);
+        if (v > 0) {
+            *sms = v;
+            return cudaSuccess;
+        }
+    }
+    cudaError_t e = cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, device);
+    if (e == cudaSuccess && *sms > 0 && device < FSD_CACHED_DEVICES)
+        atomic_store_explicit(&sm_counts[device], *sms, memory_order_relaxed);
+    return e;
+}
+
+/* After `call` failed with `e`: no usable GPU at all (FSD_ERROR_NO_GPU), a device index past
+ * the last (FSD_ERROR_INVALID_ARGUMENT), or that call's failure. */
+static fsd_status explain(cudaError_t e, const char *call, int device)
+{
+    (void)cudaGetLastError();
     int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess || count == 0) {
+    cudaError_t ce = cudaGetDeviceCount(&count);
+    if (ce != cudaSuccess || count == 0) {
         (void)cudaGetLastError();
         return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA tensor, but no usable GPU: cudaGetDeviceCount: %s",
-                        e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+                        ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
     }
-    if (device_id < 0 || device_id >= count)
+    if (device < 0 || device >= count)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "device_id %d, but there are %d CUDA devices",
-                        device_id, count);
-    fsd_status st = fsd_device_enter(device_id, prev);
-    if (st != FSD_SUCCESS)
-        return st;
+                        device, count);
+    return fsd_cuda_failure(e, call);
+}
+
+fsd_status fsd_gpu_enter(int device, int *prev, uint32_t *sm_count)
+{
+    if (device < 0)
+        return explain(cudaErrorInvalidDevice, "cudaSetDevice", device);
+    cudaError_t e = cudaGetDevice(prev);
+    if (e != cudaSuccess)
+        return explain(e, "cudaGetDevice", device);
+    if (*prev != device && (e = cudaSetDevice(device)) != cudaSuccess)
+        return explain(e, "cudaSetDevice", device);
     int sms = 0;
-    if ((e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_id)) != cudaSuccess) {
-        fsd_device_leave(device_id, *prev);
-        return fsd_cuda_failure(e, "cudaDeviceGetAttribute");
+    if ((e = multiprocessors(device, &sms)) != cudaSuccess) {
+        fsd_status st = explain(e, "cudaDeviceGetAttribute", device);
+        fsd_device_leave(device, *prev);
+        return st;
     }
     *sm_count = (uint32_t)sms;
     return FSD_SUCCESS;

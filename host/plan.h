@@ -16,8 +16,10 @@
  *              words; long runs are cut into segments of `seg_words` words.
  *   GENERIC    the same kernel body for any number of outer dims (loop bound at run time).
  *   TRANSPOSE  the run is one element (innermost source stride != 1) and an outer dimension
- *              `tdim` has stride elem_size: square tiles of TILE x TILE elements through
- *              shared memory, read along tdim and written along the innermost dimension.
+ *              `tdim` has stride elem_size: tiles through shared memory, read along tdim and
+ *              written along the innermost dimension. When every tile row starts on 16 bytes
+ *              on both sides and a whole tile fits (tiles16): tiles of 16 KiB moved in 16-byte
+ *              accesses (kernels/transpose16_step.cuh); else 32 x 32-word tiles.
  *
  * A plan may cover only the packed bytes [begin, end) of the tensor: a chunk of the staged
  * round trip, or one thread's share on the CPU. Boundaries may fall inside an element.
@@ -43,9 +45,10 @@
 #define FSD_TILE_ROWS (FSD_BLOCK_THREADS / FSD_TILE_WORDS) /* thread rows: 8   */
 /* Shared tile buffer: the largest tile is 32 x 33 elements of 16 bytes (or 128 x 132 bytes). */
 #define FSD_TILE_BUFFER_BYTES (32 * 33 * 16)
-/* Lanes of a group and words each lane moves per segment (RUNS / GENERIC). */
+/* Lanes of a group (RUNS / GENERIC), and words each lane loads before it stores any: a lane
+ * issues FSD_RUNS_SLOTS loads (of one or several units) before their stores. */
 #define FSD_GROUP_MAX 32
-#define FSD_SEG_WORDS_PER_LANE 8
+#define FSD_RUNS_SLOTS 4
 
 typedef enum fsd_path {
     FSD_PATH_EMPTY = 0,
@@ -83,26 +86,38 @@ typedef struct fsd_plan {
     uint64_t pstride[FSD_PLAN_MAX_DIMS]; /* bytes, packed side: run_bytes * inner shapes    */
     fsd_divider div[FSD_PLAN_MAX_DIMS];  /* divides by shape[d]                             */
 
-    /* RUNS / GENERIC */
+    /* RUNS / GENERIC. A unit is one segment of one run: seg_words = group << wpl_log2 words,
+     * each lane's words at lane, lane + group, ... A batch is 1 << batch_log2 units, FSD_RUNS_SLOTS
+     * words per lane in all (wpl_log2 + batch_log2 = log2 FSD_RUNS_SLOTS): a lane issues the
+     * loads of a whole batch before its stores. The 32 / group groups of a warp take their
+     * batches' units interleaved (unit j of group g: j * (32 / group) + g from the warp's first),
+     * so that each load instruction of the warp reads neighbouring units. Groups take batches
+     * grid-stride; num_batches is a multiple of the groups per warp. */
     uint32_t group;        /* lanes per run: a power of two <= FSD_GROUP_MAX                  */
     uint32_t group_log2;
     uint32_t word_log2;
+    uint32_t wpl_log2;     /* words per lane per unit, log2                                   */
+    uint32_t batch_log2;   /* units per batch, log2                                           */
     uint64_t first_run;    /* first run that [begin, end) touches                            */
     uint64_t seg_words;    /* words per segment; a run has segs_per_run segments             */
     uint64_t words_per_run;
     uint64_t num_units;    /* segments of the runs [begin, end) touches                      */
+    uint64_t num_batches;  /* ceil(num_units / units per batch)                               */
     fsd_divider segs;      /* divides by segs_per_run                                        */
 
     /* TRANSPOSE: tile axis a runs along dimension tdim (stride elem_size on the strided side),
      * axis b along the innermost outer dimension ndim - 1 (stride elem_size when packed). */
     int tdim;
-    uint32_t tile_vec;     /* elements per global access: 4 (1 B), 2 (2 B), else 1           */
-    uint32_t tile;         /* elements per tile side: FSD_TILE_WORDS * tile_vec               */
-    uint32_t tile_pitch;   /* elements per shared-tile row (tile + padding)                  */
+    int tiles16;           /* 1: 16-byte tiles (transpose16_step.cuh); 0: word tiles below   */
+    uint32_t tile_vec;     /* word tiles: elements per global access: 4 (1 B), 2 (2 B), else 1 */
+    uint32_t tile;         /* word tiles: elements per tile side: FSD_TILE_WORDS * tile_vec   */
+    uint32_t tile_pitch;   /* word tiles: elements per shared-tile row (tile + padding)      */
+    uint32_t tile_a;       /* elements per tile along tdim (word tiles: tile)                 */
+    uint32_t tile_b;       /* elements per tile along the innermost outer dim                 */
     uint64_t num_tiles;    /* batch * tiles_a * tiles_b (tiles outside [begin, end) are
                             * skipped, elements outside it left alone)                      */
-    fsd_divider tiles_a;   /* divides by ceil(shape[tdim] / tile)                             */
-    fsd_divider tiles_b;   /* divides by ceil(shape[ndim-1] / tile)                           */
+    fsd_divider tiles_a;   /* divides by ceil(shape[tdim] / tile_a)                           */
+    fsd_divider tiles_b;   /* divides by ceil(shape[ndim-1] / tile_b)                         */
 
     /* Launch geometry (kernels and the emulated grid). */
     uint32_t grid;         /* blocks                                                          */

@@ -84,12 +84,19 @@ static void coalesce(const fsd_layout *l, fsd_plan *p)
     }
 }
 
-static uint32_t grid_for(uint64_t threads, uint32_t sm_count)
+/* Blocks for `items` pieces of work, `per_block` at a time, at most FSD_BLOCKS_PER_SM per SM
+ * (one wave). When the pieces outnumber the wave, each block takes ceil(items / (cap *
+ * per_block)) rounds of them grid-stride, and the grid shrinks to just what those rounds need:
+ * every block then has the same number of pieces, give or take one (a kernel lasts as long as
+ * its busiest block). */
+static uint32_t grid_for(uint64_t items, uint64_t per_block, uint32_t sm_count)
 {
-    uint64_t blocks = (threads + FSD_BLOCK_THREADS - 1) / FSD_BLOCK_THREADS;
+    uint64_t blocks = (items + per_block - 1) / per_block;
     uint64_t cap = sm_count == 0 ? 1 : (uint64_t)sm_count * FSD_BLOCKS_PER_SM;
-    if (blocks > cap)
-        blocks = cap;
+    if (blocks > cap) {
+        uint64_t rounds = (blocks + cap - 1) / cap;
+        blocks = (blocks + rounds - 1) / rounds;
+    }
     return blocks == 0 ? 1 : (uint32_t)blocks;
 }
 
@@ -131,13 +138,33 @@ static void plan_transpose(fsd_plan *p, int tdim, uint32_t sm_count)
     p->word = p->tile_vec > 1 ? 4 : word_of(align | e);
     p->tile = FSD_TILE_WORDS * p->tile_vec;
     p->tile_pitch = p->tile + (e < 4 ? 4 / e : 1);
-    uint64_t ta = (p->shape[tdim] + p->tile - 1) / p->tile;
-    uint64_t tb = (p->shape[inner] + p->tile - 1) / p->tile;
+    p->tile_a = p->tile_b = p->tile;
+    /* 16-byte tiles: 128 source rows of 128 bytes (source: the strided side for pack, rows
+     * along the innermost dim; the packed side for unpack, rows along tdim). Every row of
+     * every tile must start on 16 bytes on both sides: the bases (the packed side's byte 0
+     * is at packed - begin) and every stride but the elements' own; and one whole tile must
+     * fit, else the word tiles do better. */
+    uint64_t a16 = (uintptr_t)p->strided | ((uintptr_t)p->packed - p->begin);
+    for (int d = 0; d < p->ndim; d++) {
+        if (d != tdim)
+            a16 |= (uint64_t)p->stride[d];
+        if (d != inner)
+            a16 |= p->pstride[d];
+    }
+    uint32_t along_a = p->dir == FSD_DIR_PACK ? 128 / e : 128, along_b = p->dir == FSD_DIR_PACK ? 128 : 128 / e;
+    if ((a16 & 15) == 0 && p->shape[tdim] >= along_a && p->shape[inner] >= along_b) {
+        p->tiles16 = 1;
+        p->word = 16;
+        p->tile_a = along_a;
+        p->tile_b = along_b;
+    }
+    uint64_t ta = (p->shape[tdim] + p->tile_a - 1) / p->tile_a;
+    uint64_t tb = (p->shape[inner] + p->tile_b - 1) / p->tile_b;
     fsd_divider_init(&p->tiles_a, ta);
     fsd_divider_init(&p->tiles_b, tb);
     uint64_t batch = p->num_runs / (p->shape[tdim] * p->shape[inner]);
     p->num_tiles = batch * ta * tb;
-    p->grid = grid_for(p->num_tiles * FSD_BLOCK_THREADS, sm_count);
+    p->grid = grid_for(p->num_tiles, 1, sm_count);
 }
 
 static void plan_runs(fsd_plan *p, uint32_t sm_count)
@@ -150,19 +177,27 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
     p->words_per_run = p->run_bytes / p->word;
     p->group = ceil_pow2(p->words_per_run, FSD_GROUP_MAX);
     p->group_log2 = log2_u32(p->group);
-    uint64_t seg = (uint64_t)p->group * FSD_SEG_WORDS_PER_LANE;
-    p->seg_words = p->words_per_run < seg ? p->words_per_run : seg;
+    /* Words per lane per unit: as many of FSD_RUNS_SLOTS as the run fills (a power of two);
+     * the rest of a batch's slots go to the next units. */
+    uint64_t per_lane = (p->words_per_run + p->group - 1) / p->group;
+    p->wpl_log2 = log2_u32(ceil_pow2(per_lane, FSD_RUNS_SLOTS));
+    p->batch_log2 = log2_u32(FSD_RUNS_SLOTS) - p->wpl_log2;
+    p->seg_words = (uint64_t)p->group << p->wpl_log2;
     uint64_t segs = (p->words_per_run + p->seg_words - 1) / p->seg_words;
     fsd_divider_init(&p->segs, segs);
     /* Only the runs that [begin, end) touches. */
     p->first_run = p->begin / p->run_bytes;
     uint64_t last_run = (p->end + p->run_bytes - 1) / p->run_bytes;
     p->num_units = (last_run - p->first_run) * segs;
+    /* Whole warps of batches: (32 / group) << batch_log2 units each. */
+    uint32_t warp_log2 = log2_u32(FSD_GROUP_MAX) - p->group_log2;
+    uint64_t per_warp = (uint64_t)1 << (warp_log2 + p->batch_log2);
+    p->num_batches = ((p->num_units + per_warp - 1) / per_warp) << warp_log2;
     if (p->ndim == 0)
         p->path = FSD_PATH_CONTIG;
     else
         p->path = p->ndim <= FSD_RUNS_MAX_DIMS ? FSD_PATH_RUNS : FSD_PATH_GENERIC;
-    p->grid = grid_for(p->num_units * p->group, sm_count);
+    p->grid = grid_for(p->num_batches, FSD_BLOCK_THREADS >> p->group_log2, sm_count);
 }
 
 void fsd_plan_build(const fsd_layout *l, void *packed, fsd_direction dir, uint32_t sm_count,

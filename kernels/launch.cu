@@ -3,25 +3,60 @@
  * entry from host/ (kernel_launch.h). The wrappers only map CUDA's block and thread indices
  * (and the barrier between TRANSPOSE's phases) onto the step functions.
  */
+#include "kernel_args.cuh"
 #include "kernel_launch.h"
 #include "runs_step.cuh"
+#include "transpose16_step.cuh"
 #include "transpose_step.cuh"
 
-template <int NDIM, typename I>
-__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_runs_kernel(const fsd_plan p)
+/* The parameters are the path's argument struct (kernel_args.cuh), not the plan: a few hundred
+ * bytes instead of ~3.3 KB, copied at every launch. D: outer dims it has room for. */
+template <int NDIM, typename I, int D>
+__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_runs_kernel(const fsd_runs_args<D> a)
 {
-    fsd_runs_step<NDIM, I>(p, blockIdx.x, threadIdx.x);
+    fsd_runs_step<NDIM, I>(a, blockIdx.x, threadIdx.x);
 }
 
-template <typename I>
-__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_transpose_kernel(const fsd_plan p)
+template <typename I, int D>
+__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_transpose_kernel(const fsd_transpose_args<D> a)
 {
     __shared__ __align__(16) unsigned char tile[FSD_TILE_BUFFER_BYTES];
-    for (I t = blockIdx.x; t < (I)p.num_tiles; t += gridDim.x) {
-        fsd_transpose_load_step<I>(p, t, threadIdx.x, tile);
+    for (I t = blockIdx.x; t < (I)a.num_tiles; t += gridDim.x) {
+        fsd_transpose_load_step<I>(a, t, threadIdx.x, tile);
         __syncthreads();
-        fsd_transpose_store_step<I>(p, t, threadIdx.x, tile);
+        fsd_transpose_store_step<I>(a, t, threadIdx.x, tile);
         __syncthreads();
+    }
+}
+
+template <uint32_t E, typename I, int D>
+__global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_transpose16_kernel(const fsd_transpose_args<D> a)
+{
+    __shared__ __align__(16) unsigned char tile[FSD_T16_TILE_BYTES];
+    for (I t = blockIdx.x; t < (I)a.num_tiles; t += gridDim.x) {
+        const fsd_t16_tile o = fsd_t16_tile_of<E, I>(a, t);
+        fsd_transpose16_load_step<E>(o, threadIdx.x, tile);
+        __syncthreads();
+        fsd_transpose16_store_step<E>(o, threadIdx.x, tile);
+        __syncthreads();
+    }
+}
+
+template <typename I, int D>
+static void launch_transpose(const fsd_plan &p, cudaStream_t s)
+{
+    const fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
+    const dim3 grid(p.grid), block(p.block);
+    if (!p.tiles16) {
+        fsd_transpose_kernel<I, D><<<grid, block, 0, s>>>(a);
+        return;
+    }
+    switch (p.elem_size) {
+    case 1: fsd_transpose16_kernel<1, I, D><<<grid, block, 0, s>>>(a); break;
+    case 2: fsd_transpose16_kernel<2, I, D><<<grid, block, 0, s>>>(a); break;
+    case 4: fsd_transpose16_kernel<4, I, D><<<grid, block, 0, s>>>(a); break;
+    case 8: fsd_transpose16_kernel<8, I, D><<<grid, block, 0, s>>>(a); break;
+    default: fsd_transpose16_kernel<16, I, D><<<grid, block, 0, s>>>(a); break;
     }
 }
 
@@ -29,12 +64,19 @@ template <typename I>
 static void launch_runs(const fsd_plan &p, cudaStream_t s)
 {
     const dim3 grid(p.grid), block(p.block);
-    switch (p.path == FSD_PATH_GENERIC ? -1 : p.ndim) {
-    case 1: fsd_runs_kernel<1, I><<<grid, block, 0, s>>>(p); break;
-    case 2: fsd_runs_kernel<2, I><<<grid, block, 0, s>>>(p); break;
-    case 3: fsd_runs_kernel<3, I><<<grid, block, 0, s>>>(p); break;
-    case 4: fsd_runs_kernel<4, I><<<grid, block, 0, s>>>(p); break;
-    default: fsd_runs_kernel<-1, I><<<grid, block, 0, s>>>(p); break;
+    if (p.path == FSD_PATH_GENERIC) {
+        if (p.ndim <= 16)
+            fsd_runs_kernel<-1, I, 16><<<grid, block, 0, s>>>(fsd_runs_args_of<16>(p));
+        else
+            fsd_runs_kernel<-1, I, FSD_PLAN_MAX_DIMS><<<grid, block, 0, s>>>(fsd_runs_args_of<FSD_PLAN_MAX_DIMS>(p));
+        return;
+    }
+    const fsd_runs_args<FSD_RUNS_MAX_DIMS> a = fsd_runs_args_of<FSD_RUNS_MAX_DIMS>(p);
+    switch (p.ndim) {
+    case 1: fsd_runs_kernel<1, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
+    case 2: fsd_runs_kernel<2, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
+    case 3: fsd_runs_kernel<3, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
+    default: fsd_runs_kernel<4, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
     }
 }
 
@@ -59,10 +101,14 @@ extern "C" cudaError_t fsdk_launch(const fsd_plan *p, cudaStream_t stream)
             launch_runs<uint32_t>(*p, stream);
         break;
     case FSD_PATH_TRANSPOSE:
-        if (p->index64)
-            fsd_transpose_kernel<uint64_t><<<p->grid, p->block, 0, stream>>>(*p);
+        if (p->ndim <= 4 && p->index64)
+            launch_transpose<uint64_t, 4>(*p, stream);
+        else if (p->ndim <= 4)
+            launch_transpose<uint32_t, 4>(*p, stream);
+        else if (p->index64)
+            launch_transpose<uint64_t, FSD_PLAN_MAX_DIMS>(*p, stream);
         else
-            fsd_transpose_kernel<uint32_t><<<p->grid, p->block, 0, stream>>>(*p);
+            launch_transpose<uint32_t, FSD_PLAN_MAX_DIMS>(*p, stream);
         break;
     default:
         return cudaErrorInvalidValue;

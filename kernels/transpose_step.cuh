@@ -1,7 +1,8 @@
 /*
  * transpose_step.cuh — the two phases of the TRANSPOSE path, split by a barrier.
  *
- * A tile covers up to plan.tile x plan.tile elements of one batch index: axis a runs along
+ * A tile covers up to plan.tile x plan.tile elements (tile_a = tile_b = tile) of one batch
+ * index: axis a runs along
  * dimension plan.tdim (contiguous on the strided side), axis b along the innermost outer
  * dimension (contiguous on the packed side). The shared tile holds element (a, b) at
  * (b * tile_pitch + a) * elem_size; the pitch pads each row against bank conflicts.
@@ -11,6 +12,7 @@
  * The 256 threads are 32 columns x 8 rows: a thread moves tile_vec consecutive elements (one
  * 4-byte word for 1- and 2-byte elements when the plan found every word aligned) at column
  * tx of rows ty, ty + 8, ...; partial words at the tile's edge go element by element.
+ * P is the plan or fsd_transpose_args (kernel_args.cuh).
  */
 #ifndef FSD_TRANSPOSE_STEP_CUH
 #define FSD_TRANSPOSE_STEP_CUH
@@ -26,8 +28,8 @@ typedef struct fsd_tile_origin {
     int64_t lo, hi;    /* the range relative to (a0, b0)'s packed offset                  */
 } fsd_tile_origin;
 
-template <typename I>
-FSD_HD fsd_tile_origin fsd_tile_origin_of(const fsd_plan &p, I tile_index)
+template <typename I, typename P>
+FSD_HD fsd_tile_origin fsd_tile_origin_of(const P &p, I tile_index)
 {
     const int ta = p.tdim, tb = p.ndim - 1;
     I rest = fsd_div(p.tiles_b, tile_index);
@@ -40,16 +42,16 @@ FSD_HD fsd_tile_origin fsd_tile_origin_of(const fsd_plan &p, I tile_index)
         if (d == ta || d == tb)
             continue;
         I q = fsd_div(p.div[d], batch);
-        I c = batch - q * (I)p.shape[d];
+        I c = batch - q * (I)p.div[d].divisor;
         batch = q;
         soff += (int64_t)c * p.stride[d];
         poff += (uint64_t)c * p.pstride[d];
     }
-    const uint64_t a0 = (uint64_t)ia * p.tile, b0 = (uint64_t)ib * p.tile;
-    const uint64_t ra = p.shape[ta] - a0, rb = p.shape[tb] - b0;
+    const uint64_t a0 = (uint64_t)ia * p.tile_a, b0 = (uint64_t)ib * p.tile_b;
+    const uint64_t ra = p.div[ta].divisor - a0, rb = p.div[tb].divisor - b0;
     fsd_tile_origin o;
-    o.na = (uint32_t)(ra < p.tile ? ra : p.tile);
-    o.nb = (uint32_t)(rb < p.tile ? rb : p.tile);
+    o.na = (uint32_t)(ra < p.tile_a ? ra : p.tile_a);
+    o.nb = (uint32_t)(rb < p.tile_b ? rb : p.tile_b);
     poff += a0 * p.pstride[ta] + b0 * p.elem_size;
     o.strided = p.strided + soff + (int64_t)a0 * p.stride[ta] + (int64_t)b0 * p.stride[tb];
     o.packed = p.packed + ((int64_t)poff - (int64_t)p.begin);
@@ -66,7 +68,8 @@ FSD_HD fsd_tile_origin fsd_tile_origin_of(const fsd_plan &p, I tile_index)
  * step `e` along the row, `row_step` bytes between rows); `along_a` says which axis that is.
  * to_tile: global -> shared, else shared -> global. In a tile that the plan's range cuts,
  * elements go one by one and only those inside the range move. */
-FSD_HD void fsd_tile_rows(const fsd_plan &p, const fsd_tile_origin &o, char *g, int64_t row_step,
+template <typename P>
+FSD_HD void fsd_tile_rows(const P &p, const fsd_tile_origin &o, char *g, int64_t row_step,
                           unsigned char *tile, int along_a, int to_tile, uint32_t thread)
 {
     const uint32_t e = p.elem_size, pitch = p.tile_pitch, vec = p.tile_vec;
@@ -122,8 +125,8 @@ FSD_HD void fsd_tile_rows(const fsd_plan &p, const fsd_tile_origin &o, char *g, 
 }
 
 /* Phase 1: global -> shared tile. */
-template <typename I>
-FSD_HD void fsd_transpose_load_step(const fsd_plan &p, I tile_index, uint32_t thread,
+template <typename I, typename P>
+FSD_HD void fsd_transpose_load_step(const P &p, I tile_index, uint32_t thread,
                                     unsigned char *tile)
 {
     const fsd_tile_origin o = fsd_tile_origin_of<I>(p, tile_index);
@@ -136,8 +139,8 @@ FSD_HD void fsd_transpose_load_step(const fsd_plan &p, I tile_index, uint32_t th
 }
 
 /* Phase 2 (after a barrier): shared tile -> global. */
-template <typename I>
-FSD_HD void fsd_transpose_store_step(const fsd_plan &p, I tile_index, uint32_t thread,
+template <typename I, typename P>
+FSD_HD void fsd_transpose_store_step(const P &p, I tile_index, uint32_t thread,
                                      unsigned char *tile)
 {
     const fsd_tile_origin o = fsd_tile_origin_of<I>(p, tile_index);

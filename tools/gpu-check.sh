@@ -8,8 +8,12 @@
 #       compute-sanitizer memcheck and racecheck on the GPU test binaries when the tool exists,
 #       fastserde-bench --json and the GPU Google Benchmark suite, and writes
 #       bench/results/<gpu>-<date>.json (fastserde-bench), -gbench.json (Google Benchmark) and
-#       .md (the tables, with GPU, driver, CUDA version and clocks). Nothing else is written
-#       outside build-gpu/.
+#       .md (the tables, with GPU, driver, CUDA version and clocks). Then the access model's
+#       predictions (fastserde-bench --model: -model.json) and, when Nsight Compute (ncu) is
+#       there, its counters of the same kernels (-ncu.csv: sectors/request, shared wavefronts
+#       and bank conflicts, DRAM bytes, duration), side by side in -model-vs-ncu.md
+#       (bench/model_vs_ncu.py) to calibrate the model. Nothing else is written outside
+#       build-gpu/.
 #
 #   tools/gpu-check.sh --bundle [DIR]
 #       On any machine, no GPU needed: builds the same for FSD_CUDA_ARCH into build-bundle-obj/
@@ -27,7 +31,8 @@
 # Variables: FSD_CUDA_ARCH (90), FSD_SANITIZER_CASES (memcheck cases, 150),
 # FSD_RACECHECK_CASES (40), FSD_SANITIZER_TIMEOUT (seconds per sanitizer run, 45: a run
 # stopped there is reported as incomplete), FSD_BENCH_ARGS / FSD_BENCH_TIMEOUT (240 s) for
-# fastserde-bench, FSD_GBENCH_ARGS / FSD_GBENCH_TIMEOUT (150 s) for fastserde-gbench-gpu.
+# fastserde-bench, FSD_GBENCH_ARGS / FSD_GBENCH_TIMEOUT (150 s) for fastserde-gbench-gpu,
+# FSD_NCU_SHAPES (llama3-8b: the models whose views ncu profiles), FSD_NCU_TIMEOUT (120 s each).
 # Exit status: 0 when every test, sanitizer run and benchmark check passed.
 set -uo pipefail
 
@@ -69,6 +74,7 @@ bundle() {
   done
   cp "$here/gpu-check.sh" "$dir/gpu-check.sh"
   [ -f "$root/bench/plot.py" ] && cp "$root/bench/plot.py" "$dir/plot.py"
+  [ -f "$root/bench/model_vs_ncu.py" ] && cp "$root/bench/model_vs_ncu.py" "$dir/model_vs_ncu.py"
   cat >"$dir/run.sh" <<'EOF'
 #!/usr/bin/env bash
 # Runs the GPU checks from this folder's binaries (made by tools/gpu-check.sh --bundle).
@@ -212,6 +218,50 @@ run_checks() {
   fi
   cat "$work/bench.err" >>"$full_log"
 
+  # 3b. The access model of the same kernels (no GPU needed), and Nsight Compute's counters of
+  # them: per view, the first two launches of the library's kernels are fastserde-bench's pack
+  # and unpack checks.
+  log "fastserde-bench --model"
+  if ! timeout "${FSD_MODEL_TIMEOUT:-300}" "$bench" --model --quiet --json "$stem-model.json" >"$work/model.txt" 2>>"$full_log"; then
+    fails=1
+    log "fastserde-bench --model failed (see the log)"
+  fi
+  local ncu ncu_summary="ncu not found: not run" joiner=""
+  ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  for p in "$here/../bench/model_vs_ncu.py" "$src/model_vs_ncu.py"; do [ -f "$p" ] && joiner=$p && break; done
+  if [ -n "$ncu" ]; then
+    local metrics shape layout n_ok=0 n_all=0
+    metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum
+    metrics+=,l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum,l1tex__t_requests_pipe_lsu_mem_global_op_ld.sum
+    metrics+=,l1tex__t_sectors_pipe_lsu_mem_global_op_st.sum,l1tex__t_requests_pipe_lsu_mem_global_op_st.sum
+    metrics+=,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum
+    metrics+=,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_st.sum
+    metrics+=,smsp__inst_executed_op_shared_ld.sum,smsp__inst_executed_op_shared_st.sum
+    metrics+=,smsp__inst_executed.sum,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread
+    : >"$stem-ncu.csv"
+    for shape in ${FSD_NCU_SHAPES:-llama3-8b}; do
+      for layout in token-slice head-subset permute transpose; do
+        n_all=$((n_all + 1))
+        log "ncu: $shape $layout"
+        if timeout "${FSD_NCU_TIMEOUT:-120}" "$ncu" --clock-control none --csv --page raw --print-units base \
+            --metrics "$metrics" --kernel-name regex:'^fsd_(runs|transpose)' --launch-count 2 \
+            "$bench" --device gpu --quick --iters 1 --quiet --shape "$shape" --layout "$layout" \
+            >"$work/ncu.csv" 2>>"$full_log"; then
+          n_ok=$((n_ok + 1))
+        fi
+        # keep ncu's CSV lines (quoted), tagged with the view
+        grep '^"' "$work/ncu.csv" | sed "s/^/\"$shape\",\"$layout\",/" \
+          | sed '1s/^"[^"]*","[^"]*",/"fsd_model","fsd_layout",/' >>"$stem-ncu.csv"
+      done
+    done
+    ncu_summary="$n_ok of $n_all views profiled ($(basename "$stem")-ncu.csv)"
+    if [ -n "$joiner" ] && command -v python3 >/dev/null; then
+      python3 "$joiner" "$stem-model.json" "$stem-ncu.csv" "$stem.json" >"$stem-model-vs-ncu.md" 2>>"$full_log" ||
+        ncu_summary+="; model_vs_ncu.py failed"
+    fi
+  fi
+  log "ncu: $ncu_summary"
+
   # 4. The GPU Google Benchmark suite.
   local gb_summary="not run"
   if [ -x "$gbench" ]; then
@@ -237,6 +287,7 @@ run_checks() {
     echo "- Tests: $tests_summary"
     echo "- compute-sanitizer: ${sanitizer_summary:-not run}"
     echo "- Google Benchmark GPU suite: $gb_summary ($(basename "$stem")-gbench.json)"
+    echo "- Access model vs Nsight Compute: $ncu_summary ($(basename "$stem")-model.json, -model-vs-ncu.md)"
     echo
     echo "## GPU (nvidia-smi, at the start of the run)"
     echo
@@ -280,6 +331,7 @@ EOF
     cp "$stem.json" "$stem.md" "$full_log" "$OUT/" 2>/dev/null
     mv "$OUT/log.txt" "$OUT/$(basename "$stem").log" 2>/dev/null
     [ -f "$stem-gbench.json" ] && cp "$stem-gbench.json" "$OUT/"
+    for f in "$stem-model.json" "$stem-ncu.csv" "$stem-model-vs-ncu.md"; do [ -s "$f" ] && cp "$f" "$OUT/"; done
     for c in "${charts[@]}"; do cp "$c" "$OUT/"; done
     log "copied the results into \$OUT"
   fi
@@ -292,6 +344,8 @@ EOF
   echo "tests: $tests_summary"
   echo "compute-sanitizer: ${sanitizer_summary:-not run}"
   echo "gbench: $gb_summary"
+  echo "ncu: $ncu_summary"
+  [ -s "$stem-model-vs-ncu.md" ] && cat "$stem-model-vs-ncu.md"
   echo "results: $stem.json $stem.md ${stem}-gbench.json"
   [ $fails = 0 ] && echo "gpu-check: all passed" || echo "gpu-check: SOME CHECKS FAILED"
   return $fails

@@ -1,16 +1,41 @@
-/* emulated_grid.cu — the emulated grid (see emulated_grid.h). */
+/*
+ * emulated_grid.cu — the emulated grid (see emulated_grid.h).
+ *
+ * The access model (tests/kernels/model/model_grid.cu) compiles this file again with FSDT_TRACE
+ * defined and the hooks of model_driver.h: then each emulated launch names its kernel
+ * (FSDT_LAUNCH: the kernel's kind, its first template parameter, its room for dims D, the
+ * index width, the plan), says which thread runs
+ * (FSDT_THREAD), where the block's shared memory is (FSDT_SHARED) and where __syncthreads() is
+ * (FSDT_BARRIER), and the entry point is called FSDT_EMULATE. Here they cost nothing.
+ */
 #include <string.h>
 
+#ifndef FSDT_TRACE
+#define FSDT_LAUNCH(kind, tparam, dims, index_bytes, plan) ((void)0)
+#define FSDT_THREAD(block, thread) ((void)0)
+#define FSDT_SHARED(ptr, bytes) ((void)0)
+#define FSDT_BARRIER() ((void)0)
+#define FSDT_EMULATE fsdt_emulate
+#endif
+
 #include "emulated_grid.h"
+#include "kernel_args.cuh"
 #include "runs_step.cuh"
+#include "transpose16_step.cuh"
 #include "transpose_step.cuh"
 
-template <int NDIM, typename I>
+/* Each launch runs on the argument struct launch.cu would pass (kernel_args.cuh), built the
+ * same way, with the same room for dims D. */
+template <int NDIM, typename I, int D>
 static void emulate_runs(const fsd_plan &p)
 {
+    const fsd_runs_args<D> a = fsd_runs_args_of<D>(p);
+    FSDT_LAUNCH("runs", NDIM, D, sizeof(I), p);
     for (uint32_t b = 0; b < p.grid; b++)
-        for (uint32_t t = 0; t < p.block; t++)
-            fsd_runs_step<NDIM, I>(p, b, t);
+        for (uint32_t t = 0; t < p.block; t++) {
+            FSDT_THREAD(b, t);
+            fsd_runs_step<NDIM, I>(a, b, t);
+        }
 }
 
 template <typename I>
@@ -20,34 +45,114 @@ static void emulate_runs_rank(const fsd_plan &p)
      * A CONTIG plan (no outer dim) runs the step function with NDIM 0: on the GPU that copy is
      * cudaMemcpyAsync, so this checks the step function's own handling of a single run (the
      * form every range of a contiguous tensor would take in the kernel). */
-    switch (p.path == FSD_PATH_GENERIC ? -1 : p.ndim) {
-    case 0: emulate_runs<0, I>(p); break;
-    case 1: emulate_runs<1, I>(p); break;
-    case 2: emulate_runs<2, I>(p); break;
-    case 3: emulate_runs<3, I>(p); break;
-    case 4: emulate_runs<4, I>(p); break;
-    default: emulate_runs<-1, I>(p); break;
+    if (p.path == FSD_PATH_GENERIC) {
+        if (p.ndim <= 16)
+            emulate_runs<-1, I, 16>(p);
+        else
+            emulate_runs<-1, I, FSD_PLAN_MAX_DIMS>(p);
+        return;
+    }
+    switch (p.ndim) {
+    case 0: emulate_runs<0, I, FSD_RUNS_MAX_DIMS>(p); break;
+    case 1: emulate_runs<1, I, FSD_RUNS_MAX_DIMS>(p); break;
+    case 2: emulate_runs<2, I, FSD_RUNS_MAX_DIMS>(p); break;
+    case 3: emulate_runs<3, I, FSD_RUNS_MAX_DIMS>(p); break;
+    default: emulate_runs<4, I, FSD_RUNS_MAX_DIMS>(p); break;
     }
 }
 
-template <typename I>
+template <typename I, int D>
 static void emulate_transpose(const fsd_plan &p)
 {
-    static unsigned char tile[FSD_TILE_BUFFER_BYTES];
+    const fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
+    alignas(16) static unsigned char tile[FSD_TILE_BUFFER_BYTES];
+    FSDT_LAUNCH("transpose", 0, D, sizeof(I), p);
+    FSDT_SHARED(tile, sizeof tile);
     for (uint32_t b = 0; b < p.grid; b++) {
         for (I t = b; t < (I)p.num_tiles; t += p.grid) {
             /* Garbage in the tile: a store that reads an element no load wrote shows up. */
             memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
-            for (uint32_t th = 0; th < p.block; th++)
-                fsd_transpose_load_step<I>(p, t, th, tile);
-            /* __syncthreads() */
-            for (uint32_t th = 0; th < p.block; th++)
-                fsd_transpose_store_step<I>(p, t, th, tile);
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                FSD_MODEL_ITERATION();
+                fsd_transpose_load_step<I>(a, t, th, tile);
+            }
+            FSDT_BARRIER(); /* __syncthreads() */
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                fsd_transpose_store_step<I>(a, t, th, tile);
+            }
+            FSDT_BARRIER();
         }
     }
 }
 
-extern "C" int fsdt_emulate(const fsd_plan *p, int index64)
+template <uint32_t E, typename I, int D>
+static void emulate_transpose16(const fsd_plan &p)
+{
+    const fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
+    alignas(16) static unsigned char tile[FSD_T16_TILE_BYTES];
+    FSDT_LAUNCH("transpose16", E, D, sizeof(I), p);
+    FSDT_SHARED(tile, sizeof tile);
+    for (uint32_t b = 0; b < p.grid; b++) {
+        for (I t = b; t < (I)p.num_tiles; t += p.grid) {
+            const fsd_t16_tile o = fsd_t16_tile_of<E, I>(a, t);
+            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                FSD_MODEL_ITERATION();
+                fsd_transpose16_load_step<E>(o, th, tile);
+            }
+            FSDT_BARRIER(); /* __syncthreads() */
+            for (uint32_t th = 0; th < p.block; th++) {
+                FSDT_THREAD(b, th);
+                fsd_transpose16_store_step<E>(o, th, tile);
+            }
+            FSDT_BARRIER();
+        }
+    }
+}
+
+template <typename I, int D>
+static void emulate_transpose_kind(const fsd_plan &p)
+{
+    if (!p.tiles16) {
+        emulate_transpose<I, D>(p);
+        return;
+    }
+    switch (p.elem_size) {
+    case 1: emulate_transpose16<1, I, D>(p); break;
+    case 2: emulate_transpose16<2, I, D>(p); break;
+    case 4: emulate_transpose16<4, I, D>(p); break;
+    case 8: emulate_transpose16<8, I, D>(p); break;
+    default: emulate_transpose16<16, I, D>(p); break;
+    }
+}
+
+template <typename I>
+static void emulate_transpose_dims(const fsd_plan &p)
+{
+    if (p.ndim <= 4)
+        emulate_transpose_kind<I, 4>(p);
+    else
+        emulate_transpose_kind<I, FSD_PLAN_MAX_DIMS>(p);
+}
+
+#ifndef FSDT_TRACE
+extern "C" size_t fsdt_kernel_args_bytes(const fsd_plan *p)
+{
+    switch (p->path) {
+    case FSD_PATH_RUNS: return sizeof(fsd_runs_args<FSD_RUNS_MAX_DIMS>);
+    case FSD_PATH_GENERIC:
+        return p->ndim <= 16 ? sizeof(fsd_runs_args<16>) : sizeof(fsd_runs_args<FSD_PLAN_MAX_DIMS>);
+    case FSD_PATH_TRANSPOSE:
+        return p->ndim <= 4 ? sizeof(fsd_transpose_args<4>) : sizeof(fsd_transpose_args<FSD_PLAN_MAX_DIMS>);
+    default: return 0;
+    }
+}
+#endif
+
+extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
 {
     const int wide = index64 || p->index64;
     switch (p->path) {
@@ -63,9 +168,9 @@ extern "C" int fsdt_emulate(const fsd_plan *p, int index64)
         return 0;
     case FSD_PATH_TRANSPOSE:
         if (wide)
-            emulate_transpose<uint64_t>(*p);
+            emulate_transpose_dims<uint64_t>(*p);
         else
-            emulate_transpose<uint32_t>(*p);
+            emulate_transpose_dims<uint32_t>(*p);
         return 0;
     default:
         return -1;

@@ -6,6 +6,8 @@
 #ifndef FSDT_EMULATED_GRID_H
 #define FSDT_EMULATED_GRID_H
 
+#include <stddef.h>
+
 #include "plan.h"
 
 #ifdef __cplusplus
@@ -16,6 +18,10 @@ extern "C" {
  * the plan says 32 bits suffice (both must give the same bytes). Returns 0, or -1 for a path
  * the emulator does not know. */
 int fsdt_emulate(const fsd_plan *plan, int index64);
+
+/* The bytes of kernel parameters kernels/launch.cu passes for `plan` (kernel_args.cuh; 0 for a
+ * path that launches no kernel of the library). */
+size_t fsdt_kernel_args_bytes(const fsd_plan *plan);
 
 #ifdef __cplusplus
 }
