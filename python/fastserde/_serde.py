@@ -1,11 +1,20 @@
 """The module API: packed_size, pack, unpack, to_bytes, from_bytes (re-exported by the
-package; see fastserde/__init__.py for the overview)."""
+package; see fastserde/__init__.py for the overview).
+
+What every function checks before C sees anything: tensors are exported through
+_dlpack.readable (sources) or _dlpack.writable (destinations: the tensor's own memory, never a
+copy; conjugate/negative views fixed up after the write); integers and devices through _args;
+a destination that overlaps its source is refused (FSD_ERROR_ALIASING), as torch refuses
+outputs that share memory with an input.
+"""
 import ctypes
 
 import torch
 
-from . import _dlpack, _lib
-from ._context import default_context
+from . import _args, _dlpack, _lib
+from ._buffers import HostBytes
+from ._context import using
+from ._lib import FastSerdeError
 
 _PyBytes_FromStringAndSize = ctypes.pythonapi["PyBytes_FromStringAndSize"]
 _PyBytes_FromStringAndSize.restype = ctypes.py_object
@@ -14,57 +23,11 @@ _PyBytes_AsString = ctypes.pythonapi["PyBytes_AsString"]
 _PyBytes_AsString.restype = ctypes.c_void_p
 _PyBytes_AsString.argtypes = [ctypes.py_object]
 
+_FSD_ERROR_ALIASING = 5
+
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-def _is_cuda(t):
-    return t.device.type == "cuda"
-
-
-def _stream_handle(device, stream):
-    """The cudaStream_t (a c_void_p) for work on `device`: `stream` (torch.cuda.Stream, an int
-    handle, or None for torch.cuda.current_stream(device))."""
-    if device.type != "cuda":
-        return None
-    if stream is None:
-        stream = torch.cuda.current_stream(device)
-    handle = stream if isinstance(stream, int) else stream.cuda_stream
-    return ctypes.c_void_p(handle or None)
-
-
-def _ctx_for(device, ctx):
-    if ctx is not None:
-        return ctx
-    if device.type == "cuda":
-        return default_context(device.index if device.index is not None
-                               else torch.cuda.current_device())
-    return default_context()
-
-
-def _host_buffer(b, writable=False):
-    """(address, nbytes, keepalive) of a bytes-like object (bytes, bytearray, memoryview,
-    numpy array, ...) or a contiguous CPU tensor."""
-    if isinstance(b, torch.Tensor):
-        if b.device.type != "cpu" or not b.is_contiguous():
-            raise ValueError("fastserde: a host buffer tensor must be a contiguous CPU tensor")
-        return b.data_ptr(), b.numel() * b.element_size(), b
-    if isinstance(b, bytes) and not writable:
-        return ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value, len(b), b
-    mv = memoryview(b)
-    if not mv.contiguous:
-        raise ValueError("fastserde: the buffer is not contiguous")
-    n = mv.nbytes
-    if n == 0:
-        return None, 0, mv
-    if mv.readonly:
-        if writable:
-            raise ValueError("fastserde: the buffer is read-only")
-        mv = memoryview(bytes(mv))  # rare: a read-only buffer that is not `bytes`
-        return ctypes.cast(ctypes.c_char_p(mv.obj), ctypes.c_void_p).value, n, mv
-    arr = (ctypes.c_char * n).from_buffer(mv.cast("B"))
-    return ctypes.addressof(arr), n, (mv, arr)
-
 
 def _packed_size(ptr):
     n = ctypes.c_size_t()
@@ -72,40 +35,66 @@ def _packed_size(ptr):
     return n.value
 
 
+def _refuse_overlap(function, a, b, what):
+    if _args.overlaps(a, b):
+        raise FastSerdeError(_FSD_ERROR_ALIASING, f"{what} share memory (torch refuses such "
+                             f"outputs too); use a separate buffer", function)
+
+
+def _fix_up(w, fixups, stream):
+    """Runs the conjugate/negative fix-ups of a destination (see _dlpack.writable), on `stream`
+    for a CUDA tensor, after the bytes were written."""
+    if not fixups:
+        return
+    if w.device.type == "cuda" and stream is not None:
+        if isinstance(stream, int):
+            stream = torch.cuda.ExternalStream(stream, device=w.device)
+        with torch.cuda.stream(stream):
+            for f in fixups:
+                f(w)
+    else:
+        for f in fixups:
+            f(w)
+
+
 # ---------------------------------------------------------------------------------------------
 # API
 
 def packed_size(t):
     """The number of bytes `t` packs into (numel * element size)."""
-    keep, ptr = _dlpack.borrow(t)
+    keep, ptr = _dlpack.borrow(_dlpack.readable(t))
     return _packed_size(ptr)
 
 
 def pack(t, out=None, *, stream=None, ctx=None):
     """Packs `t` (any strides) into contiguous row-major bytes on t's device, byte-identical to
-    t.contiguous().view(torch.uint8).
+    t.contiguous().view(torch.uint8) (a quantized tensor: its int_repr()'s bytes).
 
-    out     optional 1-D contiguous uint8 tensor on t's device with room for the bytes;
-            default: a new one.
+    out     optional 1-D contiguous uint8 tensor on t's device with room for the bytes, not
+            overlapping t's memory (FSD_ERROR_ALIASING); default: a new one.
     stream  CUDA tensors: the stream the kernel is enqueued on (default: the current stream);
             the result is ready in that stream's order, like any torch op.
     ctx     host tensors: the Context whose CPU threads copy (default: the default context).
     Returns the uint8 tensor of packed bytes (a view of `out` when given).
     """
-    keep, ptr = _dlpack.borrow(t)
+    r = _dlpack.readable(t)
+    keep, ptr = _dlpack.borrow(r)
     n = _packed_size(ptr)
     if out is None:
-        out = torch.empty(n, dtype=torch.uint8, device=t.device)
-    elif (out.dtype != torch.uint8 or out.dim() != 1 or not out.is_contiguous()
-          or out.device != t.device or out.numel() < n):
+        out = torch.empty(n, dtype=torch.uint8, device=r.device)
+    elif (not isinstance(out, torch.Tensor) or out.dtype != torch.uint8 or out.dim() != 1
+          or not out.is_contiguous() or out.device != r.device or out.numel() < n):
         raise ValueError(f"fastserde.pack: out must be a contiguous 1-D uint8 tensor on "
-                         f"{t.device} with at least {n} bytes")
+                         f"{r.device} with at least {n} bytes")
+    else:
+        _refuse_overlap("fastserde.pack", _args.extent(r), (out.data_ptr(), out.data_ptr() + n),
+                        "out and t")
     lib = _lib.load()
     dst = out.data_ptr() if n else None
-    if _is_cuda(t):
-        _lib.check(lib.fsd_pack(ptr, dst, n, _stream_handle(t.device, stream)), "fsd_pack")
+    if r.device.type == "cuda":
+        _lib.check(lib.fsd_pack(ptr, dst, n, _args.stream_handle(r.device, stream)), "fsd_pack")
     else:
-        with _ctx_for(t.device, ctx).use() as h:
+        with using(r.device, ctx) as h:
             _lib.check(lib.fsd_pack_to_host(h, ptr, dst, n, None), "fsd_pack_to_host")
     return out[:n]
 
@@ -114,31 +103,44 @@ def unpack(src, dst, *, stream=None, ctx=None):
     """Writes packed bytes `src` into the elements of tensor `dst` (any non-aliasing strides):
     the inverse of pack. Exactly packed_size(dst) bytes are read.
 
-    src     a contiguous tensor (its bytes; any dtype) on dst's device, or host bytes (bytes,
-            bytearray, memoryview, a contiguous CPU tensor) for any dst: a CUDA dst is then
-            filled through the context's pinned staging ring. A pageable source may be reused
-            on return; a pinned CPU tensor is read by DMA in stream order and must stay alive
-            and unchanged until the stream gets there.
+    src     a contiguous tensor (its bytes as pack gives them; any dtype) on dst's device, or
+            host bytes (any object with the buffer protocol: bytes, bytearray, memoryview,
+            numpy arrays; or a contiguous CPU tensor) for any dst: a CUDA dst is then filled
+            through the context's pinned staging ring. A pageable source may be reused on
+            return; a pinned CPU tensor is read by DMA in stream order and must stay alive
+            and unchanged until the stream gets there. It must not share memory with dst.
+    dst     written in place, in its own memory: a conjugate (negative) view gets the
+            conjugates (negatives) stored, so that it reads the values unpacked. Quantized
+            destinations: TypeError.
     stream  CUDA dst: the stream the work is ordered on (default: the current stream).
     Returns dst. Raises FastSerdeError (FSD_ERROR_SIZE_MISMATCH, FSD_ERROR_ALIASING, ...)
     before writing anything when the call is refused.
     """
-    keep, ptr = _dlpack.borrow(dst)
+    w, fixups = _dlpack.writable(dst)
+    keep, ptr = _dlpack.borrow(w)
     lib = _lib.load()
-    if isinstance(src, torch.Tensor) and src.device == dst.device and _is_cuda(dst):
+    if isinstance(src, torch.Tensor) and src.device == w.device and w.device.type == "cuda":
         if not src.is_contiguous():
             raise ValueError("fastserde.unpack: src must be contiguous")
-        n = src.numel() * src.element_size()
-        _lib.check(lib.fsd_unpack(src.data_ptr() if n else None, n, ptr,
-                                  _stream_handle(dst.device, stream)), "fsd_unpack")
+        s = _dlpack.readable(src)
+        n = s.numel() * s.element_size()
+        _refuse_overlap("fastserde.unpack", _args.extent(s), _args.extent(w), "src and dst")
+        _lib.check(lib.fsd_unpack(s.data_ptr() if n else None, n, ptr,
+                                  _args.stream_handle(w.device, stream)), "fsd_unpack")
+        _fix_up(w, fixups, stream)
         return dst
     if isinstance(src, torch.Tensor) and src.device.type != "cpu":
         raise ValueError(f"fastserde.unpack: src on {src.device} cannot fill a tensor on "
-                         f"{dst.device}; move it to the host or to {dst.device} first")
-    addr, n, hold = _host_buffer(src)
-    with _ctx_for(dst.device, ctx).use() as h:
-        _lib.check(lib.fsd_unpack_from_host(h, addr, n, ptr, _stream_handle(dst.device, stream)),
-                   "fsd_unpack_from_host")
+                         f"{w.device}; move it to the host or to {w.device} first")
+    with HostBytes(src) as (addr, n):
+        if w.device.type == "cpu":
+            _refuse_overlap("fastserde.unpack", (addr or 0, (addr or 0) + n), _args.extent(w),
+                            "src and dst")
+        with using(w.device, ctx) as h:
+            _lib.check(lib.fsd_unpack_from_host(h, addr, n, ptr,
+                                                _args.stream_handle(w.device, stream)),
+                       "fsd_unpack_from_host")
+    _fix_up(w, fixups, stream)
     return dst
 
 
@@ -147,34 +149,37 @@ def to_bytes(t, *, ctx=None, stream=None):
     packed straight into the new bytes object (through the context's pinned ring for a CUDA
     tensor). Blocking: returns with the bytes in place. For a CUDA tensor the work starts after
     what is already enqueued on `stream` (default: the current stream)."""
-    keep, ptr = _dlpack.borrow(t)
+    r = _dlpack.readable(t)
+    keep, ptr = _dlpack.borrow(r)
     n = _packed_size(ptr)
     out = _PyBytes_FromStringAndSize(None, n)  # uninitialised and not yet shared: ours to fill
     if n:
         lib = _lib.load()
-        with _ctx_for(t.device, ctx).use() as h:
+        with using(r.device, ctx) as h:
             _lib.check(lib.fsd_pack_to_host(h, ptr, _PyBytes_AsString(out), n,
-                                            _stream_handle(t.device, stream)),
+                                            _args.stream_handle(r.device, stream)),
                        "fsd_pack_to_host")
     return out
 
 
 def from_bytes(b, dtype, device="cpu", *, ctx=None):
     """A new flat 1-D tensor of `dtype` on `device` ("cpu" or a CUDA device) holding a copy of
-    the bytes `b` (bytes, bytearray, memoryview, ...): what torch.frombuffer(b, dtype=dtype)
-    reads, but owned by the tensor and placed on `device` directly. Made by fsd_from_bytes and
-    handed to torch.utils.dlpack.from_dlpack; its memory is freed when torch drops the tensor.
-    Blocking. len(b) must be a multiple of the element size (else FSD_ERROR_SIZE_MISMATCH).
+    the bytes `b` (any object with the buffer protocol, read as bytes(b) reads it; or a
+    contiguous CPU tensor): what torch.frombuffer(b, dtype=dtype) reads, but owned by the
+    tensor and placed on `device` directly. Made by fsd_from_bytes and handed to
+    torch.utils.dlpack.from_dlpack; its memory is freed when torch drops the tensor. Blocking.
+    len(b) must be a multiple of the element size (else FSD_ERROR_SIZE_MISMATCH). Quantized
+    dtypes: TypeError (make the integer tensor, then quantize it).
     """
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"fastserde.from_bytes: dtype must be a torch.dtype, not {dtype!r}")
-    device = torch.device(device)
+    dl_dtype = _dlpack.dl_dtype(dtype)
+    device = _args.torch_device("device", device)
     dev = _dlpack.dl_device(device)
-    addr, n, hold = _host_buffer(b)
     out = ctypes.POINTER(_lib.DLManagedTensor)()
     lib = _lib.load()
-    with _ctx_for(device, ctx).use() as h:
-        _lib.check(lib.fsd_from_bytes(h, addr, n, _dlpack.dl_dtype(dtype), dev,
-                                      ctypes.byref(out)), "fsd_from_bytes")
+    with HostBytes(b) as (addr, n), using(device, ctx) as h:
+        _lib.check(lib.fsd_from_bytes(h, addr, n, dl_dtype, dev, ctypes.byref(out)),
+                   "fsd_from_bytes")
     t = _dlpack.adopt(ctypes.cast(out, ctypes.c_void_p).value)
     return t if t.dtype == dtype else t.view(dtype)
