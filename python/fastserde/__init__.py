@@ -10,8 +10,9 @@ libfastserde's C ABI (ctypes over DLPack; no compile step).
 
 LMCache users: `from fastserde.lmcache import FastSerializer, FastDeserializer`.
 
-The library: $FASTSERDE_LIBRARY if set, else libfastserde.so(.0) beside this package, else the
-system loader (LD_LIBRARY_PATH, ld.so.cache). Loaded on first use.
+Install: `pip install .` at the repository root puts libfastserde.so inside this package. The
+library: $FASTSERDE_LIBRARY if set (an override), else libfastserde.so(.0) beside this
+package, else the system loader (LD_LIBRARY_PATH, ld.so.cache). Loaded on first use.
 
 CUDA tensors: the work goes on the tensor's device, ordered by `stream` (default
 torch.cuda.current_stream(device)), passed to C as a plain pointer. Errors from the C library
@@ -21,6 +22,7 @@ use one default Context per device (see Context and default_context).
 from . import _lib
 from ._context import Context, default_context
 from ._lib import FastSerdeError, library_path
+# One module per part of the API; each re-exported here and listed in __all__.
 from ._serde import from_bytes, pack, packed_size, to_bytes, unpack
 
 __all__ = ["FastSerdeError", "Context", "default_context", "library_path", "library_version",
