@@ -60,7 +60,7 @@ class Context:
         self._handle = None
         self._lock = threading.Lock()  # held by each call, and by close()
         self._user = None              # the thread holding it for a call
-        self._pid = os.getpid()
+        self._pid = _pid
         handle = ctypes.c_void_p()
         _lib.check(lib.fsd_context_create(ctypes.byref(handle), ctypes.byref(cfg)),
                    "fsd_context_create")
@@ -87,7 +87,7 @@ class Context:
         GPU work). Idempotent. In a forked child the parent's context is dropped without being
         destroyed. RuntimeError when called from inside a call on this context (an allocation
         hook), which would wait for itself."""
-        if self._pid != os.getpid():
+        if self._pid != _pid:
             self._handle = None
             return
         if self._user == threading.get_ident():
@@ -126,7 +126,7 @@ class _Use:
 
     def __enter__(self):
         ctx = self.ctx
-        if ctx._pid != os.getpid():
+        if ctx._pid != _pid:
             raise RuntimeError("fastserde: this Context was created in another process (before "
                                "a fork); make a new one in this process")
         ctx._lock.acquire()
@@ -198,10 +198,16 @@ def _make_hooks(allocator):
 
 _defaults = {}  # CUDA device index (or -1 for a host-only context) -> Context
 _defaults_lock = threading.Lock()
+_host_default = None  # what default_context() last gave for host tensors
+
+
+_pid = os.getpid()  # this process's id, kept by the fork hook (os.getpid() is a system call)
 
 
 def _reset_after_fork():
-    global _defaults_lock
+    global _defaults_lock, _pid, _host_default
+    _pid = os.getpid()
+    _host_default = None
     _defaults.clear()  # not closed: see the module docstring
     _defaults_lock = threading.Lock()
 
@@ -215,17 +221,24 @@ def default_context(device=None):
     torch.device), or for host tensors when `device` is None (any open default serves; else one
     is made on the current device, or host-only without a GPU). Created on first use, kept until
     the process ends; one that was closed is replaced by a new one."""
-    if device is not None:
+    global _host_default
+    if device is None:
+        ctx = _host_default
+        if ctx is not None and not ctx.closed:  # the common case, without the lock
+            return ctx
+    else:
         device = _args.cuda_index("device", device)
         if device == -1:
             device = _current_cuda()
+        ctx = _defaults.get(device)
+        if ctx is not None and not ctx.closed:  # the common case, without the lock
+            return ctx
     with _defaults_lock:
         for key in [k for k, c in _defaults.items() if c.closed]:
             del _defaults[key]
         if device is None:
-            if _defaults:
-                return next(iter(_defaults.values()))
-            ctx = Context()
+            ctx = next(iter(_defaults.values())) if _defaults else Context()
+            _host_default = ctx
         else:
             ctx = _defaults.get(device)
             if ctx is not None:

@@ -55,11 +55,15 @@ def element_size(dtype):
 # Quantized dtypes whose elements are smaller than a byte: torch's element_size() says 1, but
 # two (quint4x2) or four (quint2x4) elements share a byte, and `.view(torch.uint8)` of them
 # reads past the storage. Refused.
-_SUB_BYTE = tuple(getattr(torch, n) for n in ("quint4x2", "quint2x4") if hasattr(torch, n))
+_SUB_BYTE = frozenset(getattr(torch, n) for n in ("quint4x2", "quint2x4") if hasattr(torch, n))
+_QUANTIZED = frozenset((torch.quint8, torch.qint8, torch.qint32)) | _SUB_BYTE
 
 
 def is_quantized_dtype(dtype):
-    return dtype in (torch.quint8, torch.qint8, torch.qint32) + _SUB_BYTE
+    try:
+        return dtype in _QUANTIZED
+    except TypeError:  # unhashable: not a dtype
+        return False
 
 
 def carrier_dtype(dtype):
@@ -85,7 +89,10 @@ def dl_dtype(dtype):
 def _tensor(t):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"fastserde: expected a torch.Tensor, got {type(t).__name__}")
-    return t.detach()
+    if t.layout is not torch.strided or t.is_nested:
+        raise TypeError(f"fastserde: expected a strided tensor, got a {t.layout} "
+                        f"{'nested ' if t.is_nested else ''}tensor")
+    return t.detach() if t.requires_grad else t  # to_dlpack refuses tensors requiring grad
 
 
 def readable(t):

@@ -63,8 +63,8 @@ class FastSerializer(_Serializer):
         self._ctx = ctx
 
     def to_bytes(self, t: torch.Tensor) -> bytes:
-        if (type(t) not in _PLAIN or t.layout != torch.strided or t.is_nested
-                or t.device.type not in ("cpu", "cuda")):
+        if (type(t) not in _PLAIN or t.layout is not torch.strided or t.is_nested
+                or not (t.is_cpu or t.is_cuda)):
             return _lmcache_to_bytes(t)
         return _to_bytes(t, ctx=self._ctx)
 
@@ -74,18 +74,28 @@ class FastDeserializer(_Deserializer):
 
     def __init__(self, dtype, device="cpu", ctx=None):
         self.dtype = dtype
-        self.device = torch.device(device)
+        self.device = device
         self._ctx = ctx
 
+    @property
+    def device(self):
+        return self._device
+
+    @device.setter
+    def device(self, device):
+        self._device = torch.device(device)
+        self._on_cpu = self._device.type == "cpu"
+
     def from_bytes_normal(self, b: bytes) -> torch.Tensor:
-        if _dlpack.is_quantized_dtype(self.dtype):
-            raise TypeError(f"fastserde.lmcache: from_bytes cannot make a {self.dtype} tensor "
+        dtype = self.dtype
+        if _dlpack.is_quantized_dtype(dtype):
+            raise TypeError(f"fastserde.lmcache: from_bytes cannot make a {dtype} tensor "
                             f"(bytes carry no scale or zero point): deserialize the integer "
                             f"representation and quantize it")
-        if self.device.type == "cpu":
-            return torch.frombuffer(b, dtype=self.dtype)
-        _check_like_frombuffer(b, self.dtype)
-        return _from_bytes(b, self.dtype, self.device, ctx=self._ctx)
+        if self._on_cpu:
+            return torch.frombuffer(b, dtype=dtype)
+        _check_like_frombuffer(b, dtype)
+        return _from_bytes(b, dtype, self._device, ctx=self._ctx)
 
     def from_bytes(self, b: bytes) -> torch.Tensor:
         return self.from_bytes_normal(b)
