@@ -82,7 +82,9 @@ endif()
 # first library loaded: the test preloads the runtime (LD_PRELOAD, found with the C compiler's
 # -print-file-name), with libstdc++ (ASan's __cxa_throw interceptor must find the real one
 # before torch throws its first C++ exception), and leak detection off (the interpreter does not
-# free everything at exit; the C tests check leaks). UBSan alone needs no preload. Where the
+# free everything at exit; the C tests check leaks). Under TSan, die_after_fork=0: the fork test's
+# child starts threads (checked: python/tests green with the TSan runtime preloaded, run under
+# setarch -R as tools/ci-hardening.sh runs TSan). UBSan alone needs no preload. Where the
 # runtime cannot be preloaded (MSan needs every library instrumented) or is not found, the test
 # is registered all the same and skips (exit 77), printing why.
 function(fsd_add_python_test name)
@@ -104,7 +106,7 @@ function(fsd_add_python_test name)
     else()
       set(kind TSan)
       set(options TSAN_OPTIONS)
-      set(extra "report_signal_unsafe=0")
+      set(extra "report_signal_unsafe=0" "die_after_fork=0")
       if(CMAKE_C_COMPILER_ID MATCHES "Clang")
         set(runtime libclang_rt.tsan-${CMAKE_SYSTEM_PROCESSOR}.so)
       else()

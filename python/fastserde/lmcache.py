@@ -49,6 +49,7 @@ except ImportError:
     _Serializer = _Deserializer = object
 
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
+_QUANTIZED = _dlpack._QUANTIZED
 
 
 def _lmcache_to_bytes(t):
@@ -88,7 +89,7 @@ class FastDeserializer(_Deserializer):
 
     def from_bytes_normal(self, b: bytes) -> torch.Tensor:
         dtype = self.dtype
-        if _dlpack.is_quantized_dtype(dtype):
+        if dtype in _QUANTIZED:  # unhashable dtypes raise TypeError, as torch.frombuffer would
             raise TypeError(f"fastserde.lmcache: from_bytes cannot make a {dtype} tensor "
                             f"(bytes carry no scale or zero point): deserialize the integer "
                             f"representation and quantize it")
