@@ -85,6 +85,13 @@ def test_from_bytes_shares_memory_like_the_seed():
         torch.frombuffer(big, dtype=torch.uint8).data_ptr()
 
 
+def test_from_bytes_prints_nothing(capsys):
+    """LMCache 0.3.15's from_bytes_normal prints the dtype on every call; ours does not."""
+    fl.FastDeserializer(torch.int16).from_bytes_normal(bytearray(8))
+    fl.FastDeserializer(torch.int16).from_bytes(bytearray(8))
+    assert capsys.readouterr().out == ""
+
+
 def test_round_trip_random_layouts(rng):
     s = fl.FastSerializer()
     for i in range(CASES // 3):
