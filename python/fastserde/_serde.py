@@ -25,7 +25,6 @@ _PyBytes_AsString.restype = ctypes.c_void_p
 _PyBytes_AsString.argtypes = [ctypes.py_object]
 
 _FSD_ERROR_ALIASING = 5
-_memmove = ctypes.memmove
 
 
 def _libc_madvise():
@@ -47,16 +46,19 @@ _HUGE_PAGE = 2 << 20
 # it is written: its fresh pages are then faulted in 2 MiB at a time instead of 4 KiB, which
 # on this project's VM made filling 64 MiB 3.5x faster (92 -> 26 ms; docs/python.md). Only the
 # policy of those pages changes (madvise), and only where the kernel leaves THP to madvise.
-HUGE_BYTES = 4 << 20
+# 32 MiB is glibc's largest mmap threshold: blocks this large are always fresh mappings, page
+# faulted on every call; smaller ones are recycled from the heap, already faulted in, where the
+# advice only cost time (4 MiB: 342 against 253 us).
+HUGE_BYTES = 32 << 20
 
 # Without ctx=, host packs smaller than SMALL_HOST_BYTES run on the calling thread (fsd_pack)
 # instead of the default context's threads, whose hand-off costs more than it saves there; a
-# contiguous tensor smaller than CONTIGUOUS_MEMMOVE_BYTES is one memmove into the new bytes
-# (what LMCache's .tobytes() does; the library's streaming stores only pay once the copy
-# outgrows the caches). Measured with bench/lmcache_vs_fastserde.py (docs/python.md). An
-# explicit ctx= always gets the work.
+# contiguous tensor smaller than CONTIGUOUS_COPY_BYTES is copied once by CPython into the
+# new bytes (PyBytes_FromStringAndSize(ptr, n): what LMCache's .tobytes() does); the library's
+# threads and streaming stores only pay once the copy outgrows the caches. Measured with
+# bench/lmcache_vs_fastserde.py (docs/python.md). An explicit ctx= always gets the work.
 SMALL_HOST_BYTES = 1 << 20
-CONTIGUOUS_MEMMOVE_BYTES = 16 << 20
+CONTIGUOUS_COPY_BYTES = 16 << 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,12 +210,8 @@ def to_bytes(t, *, ctx=None, stream=None):
     if host and ctx is None and r.is_contiguous():
         # its memory holds the bytes in order: one copy, as LMCache's .tobytes() makes
         n = r.numel() * r.element_size()
-        if n < HUGE_BYTES:  # one call: the bytes object made as a copy of the memory
+        if n < CONTIGUOUS_COPY_BYTES:  # one call: the bytes made as a copy of the memory
             return _PyBytes_FromStringAndSize(r.data_ptr() if n else None, n)
-        if n < CONTIGUOUS_MEMMOVE_BYTES:
-            out, addr = _new_bytes(n)
-            _memmove(addr, r.data_ptr(), n)
-            return out
     keep, ptr = _dlpack.borrow(r)
     n = _packed_size(ptr)
     out, addr = _new_bytes(n)

@@ -138,14 +138,15 @@ def test_library_beside_the_package(tmp_path):
 
 
 def test_every_host_path(rng, monkeypatch):
-    """to_bytes/pack take a path by size (one copy, memmove with huge pages, the context's
-    threads; fsd_pack on the calling thread below SMALL_HOST_BYTES): all give torch's bytes.
+    """to_bytes/pack take a path by size (one copy by CPython, the context's threads, huge
+    pages advised; fsd_pack on the calling thread below SMALL_HOST_BYTES): all give torch's
+    bytes.
     The thresholds are lowered so that small random layouts take every path."""
     from fastserde import _serde
     for small, memmove, huge in [(1 << 20, 16 << 20, 4 << 20), (64, 256, 128), (0, 0, 0),
                                  (1 << 40, 1 << 40, 1 << 40)]:
         monkeypatch.setattr(_serde, "SMALL_HOST_BYTES", small)
-        monkeypatch.setattr(_serde, "CONTIGUOUS_MEMMOVE_BYTES", memmove)
+        monkeypatch.setattr(_serde, "CONTIGUOUS_COPY_BYTES", memmove)
         monkeypatch.setattr(_serde, "HUGE_BYTES", huge)
         for i in range(CASES // 4):
             v, _ = random_view(rng)
