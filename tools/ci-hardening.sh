@@ -47,16 +47,6 @@ configure_build() { # configure_build <dir> <target or ""> <cmake args...>
     cmake --build "$dir" -j"$jobs" > "$dir.build.log" 2>&1
   fi || { grep -E -B2 -A8 'error|Error' "$dir.build.log" | tail -60; return 1; }
 }
-# Tests of a build whose command runs Python (they load libfastserde into an uninstrumented
-# interpreter), one name per line; ctest's JSON gives each test's command.
-python_tests() {
-  ctest --test-dir "$1" --show-only=json-v1 2>/dev/null | python3 -c '
-import json, os, sys
-for t in json.load(sys.stdin).get("tests", []):
-    cmd = t.get("command") or []
-    if cmd and ("python" in os.path.basename(cmd[0]) or any(c.endswith(".py") for c in cmd)):
-        print(t["name"])'
-}
 # The tests of a build that run a test binary built there (not Python, not cmake scripts),
 # one per line: name, working dir, environment (VAR=value, \x1f-separated), command (words
 # \x1f-separated), the fields \x1e-separated (not tabs: bash would merge empty fields).
@@ -87,17 +77,9 @@ if [[ " $sections " == *" asan "* ]]; then
   t0=$(date +%s)
   if configure_build build-asan "" -DFSD_SANITIZE="address;undefined"; then
     record 0 "asan: configure and build"
-    mapfile -t py < <(python_tests build-asan)
-    exclude=()
-    if [ ${#py[@]} -gt 0 ]; then
-      echo "Excluded: ${py[*]}"
-      echo "  reason: they run Python, which loads the ASan-instrumented libfastserde into an"
-      echo "  uninstrumented interpreter (ASan must be the first library loaded); they run in the"
-      echo "  normal suite."
-      regex=$(printf '^%s$|' "${py[@]}")
-      exclude=(-E "${regex%|}")
-    fi
-    ctest --test-dir build-asan --output-on-failure -j"$jobs" "${exclude[@]}"
+    # The tests that run Python preload the ASan runtime into the interpreter
+    # (fsd_add_python_test, cmake/sanitize.cmake), so the whole suite runs here.
+    ctest --test-dir build-asan --output-on-failure -j"$jobs"
     record $? "asan+ubsan: ctest"
   else
     record 1 "asan: configure and build"

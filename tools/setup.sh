@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 packages=(cmake make gcc g++ pkg-config libcmocka-dev libdlpack-dev libbenchmark-dev)
 # The test suite's extras: the PyTorch oracles and the Python package's tests (Debian's
 # python3-torch, pytest), charts (matplotlib), sanitizer/fuzzer builds (clang and its
-# runtimes), valgrind.
+# runtimes), valgrind, and python3-venv for the wheel check (tools/python-wheel.sh: pip
+# fetches scikit-build-core from PyPI inside the virtual environment).
 [ "${FSD_WITH_TORCH:-1}" = 1 ] && packages+=(python3 python3-torch python3-numpy python3-pytest
-  python3-matplotlib clang libclang-rt-14-dev valgrind)
+  python3-matplotlib clang libclang-rt-14-dev valgrind python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do

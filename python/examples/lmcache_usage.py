@@ -3,11 +3,13 @@ import switched to fastserde. The line LMCache code has is
 
     from lmcache.storage_backend.serde.fast_serde import FastSerializer, FastDeserializer
 
-and the only change to move to fastserde is the import below. Run it with the package on the
-path and the library found (see docs/python.md):
+and the only change to move to fastserde is the import below. Run it where the package is
+installed (see docs/python.md):
 
-    export FASTSERDE_LIBRARY=build/libfastserde.so PYTHONPATH=python
-    /usr/bin/python3 python/examples/lmcache_usage.py
+    pip install .                   # on Debian 12 in a venv made with --system-site-packages
+    python python/examples/lmcache_usage.py
+
+or from a build tree: FASTSERDE_LIBRARY=build/libfastserde.so PYTHONPATH=python.
 
 It prints a SHA-256 of every serialized chunk and checks the round trip; the test
 python/tests/test_seed_example.py runs it with both imports and compares the output.

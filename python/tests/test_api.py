@@ -135,3 +135,32 @@ def test_library_beside_the_package(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.strip() == str(tmp_path / "fastserde" / "libfastserde.so")
+
+
+def test_every_host_path(rng, monkeypatch):
+    """to_bytes/pack take a path by size (one copy by CPython, the context's threads, huge
+    pages advised; fsd_pack on the calling thread below SMALL_HOST_BYTES): all give torch's
+    bytes.
+    The thresholds are lowered so that small random layouts take every path."""
+    from fastserde import _serde
+    for small, memmove, huge in [(1 << 20, 16 << 20, 4 << 20), (64, 256, 128), (0, 0, 0),
+                                 (1 << 40, 1 << 40, 1 << 40)]:
+        monkeypatch.setattr(_serde, "SMALL_HOST_BYTES", small)
+        monkeypatch.setattr(_serde, "CONTIGUOUS_COPY_BYTES", memmove)
+        monkeypatch.setattr(_serde, "HUGE_BYTES", huge)
+        for i in range(CASES // 4):
+            v, _ = random_view(rng)
+            want = torch_bytes(v)
+            assert fastserde.to_bytes(v) == want, f"case {i}: {tuple(v.shape)} {v.stride()}"
+            assert fastserde.pack(v).numpy().tobytes() == want, f"case {i}"
+            c = v.contiguous()
+            assert fastserde.to_bytes(c) == want, f"case {i} contiguous"
+
+
+def test_large_host_tensors():
+    x = torch.randint(0, 256, (17 << 20,), dtype=torch.uint8)  # past every threshold
+    assert fastserde.to_bytes(x) == x.numpy().tobytes()
+    v = x.view(torch.int32).reshape(-1, 1024)[:, ::2]  # 8.5 MiB strided
+    assert fastserde.to_bytes(v) == v.contiguous().numpy().tobytes()
+    with fastserde.Context(cpu_threads=2) as ctx:
+        assert fastserde.to_bytes(x[:4096], ctx=ctx) == x[:4096].numpy().tobytes()

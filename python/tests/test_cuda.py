@@ -72,3 +72,30 @@ def test_default_context_per_device():
 def test_cuda_src_cannot_fill_a_cpu_tensor():
     with pytest.raises(ValueError):
         fastserde.unpack(torch.zeros(16, dtype=torch.uint8, device="cuda"), torch.zeros(4))
+
+
+def test_unpack_into_a_conjugate_view_on_a_side_stream():
+    x = torch.randn(64, 32, dtype=torch.complex64)
+    s = torch.cuda.Stream()
+    z = torch.zeros(32, 64, dtype=torch.complex64, device="cuda")
+    dst = z.t().conj()
+    s.wait_stream(torch.cuda.current_stream())  # z's zeros first
+    with torch.cuda.stream(s):
+        fastserde.unpack(fastserde.pack(x.cuda()), dst)  # the fix-up follows on s
+    s.synchronize()
+    assert torch.equal(dst.resolve_conj().cpu(), x)
+    z2 = torch.zeros(32, 64, dtype=torch.complex64, device="cuda")
+    s.wait_stream(torch.cuda.current_stream())
+    fastserde.unpack(torch_bytes(x), z2.t().conj(), stream=s.cuda_stream)  # an int handle
+    s.synchronize()
+    assert torch.equal(z2.t().conj().resolve_conj().cpu(), x)
+
+
+def test_aliasing_out_refused_on_the_device():
+    x = torch.arange(64, dtype=torch.uint8, device="cuda").reshape(8, 8)
+    with pytest.raises(fastserde.FastSerdeError) as e:
+        fastserde.pack(x.t(), out=x.view(-1))
+    assert e.value.name == "FSD_ERROR_ALIASING"
+    with pytest.raises(fastserde.FastSerdeError):
+        fastserde.unpack(x.view(-1)[:32], x[2:6].t())
+    assert torch.equal(x.cpu(), torch.arange(64, dtype=torch.uint8).reshape(8, 8))

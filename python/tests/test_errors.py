@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import fastserde
+from conftest import HERE, subprocess_env
 from fastserde import FastSerdeError
 
 
@@ -104,13 +105,12 @@ def test_message_is_per_thread_and_cleared():
 
 
 def test_library_not_found_is_explained():
-    env = dict(os.environ, FASTSERDE_LIBRARY="/nonexistent/libfastserde.so")
+    env = dict(subprocess_env(), FASTSERDE_LIBRARY="/nonexistent/libfastserde.so")
     code = ("import torch, fastserde\n"
-            "try:\n    fastserde.to_bytes(torch.zeros(1))\n"
+            "try:\n    fastserde.to_bytes(torch.zeros(4, 4).t())\n"
             "except OSError as e:\n    print('OSError:', e)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         timeout=120)
+                         cwd=HERE, timeout=120)
     assert "OSError: libfastserde could not be loaded (FASTSERDE_LIBRARY is set)" in out.stdout, \
         out.stdout + out.stderr
     assert "/nonexistent/libfastserde.so" in out.stdout

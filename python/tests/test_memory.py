@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import fastserde
+from conftest import ASAN
 from fastserde import _context, _dlpack, _lib
 
 libc = ctypes.CDLL(None)
@@ -95,6 +96,8 @@ def test_errors_leave_nothing(counted):
     assert a.live == base
 
 
+@pytest.mark.skipif(ASAN, reason="under ASan (preloaded) freed memory waits in its quarantine: "
+                                 "RSS says nothing about leaks there")
 def test_loops_do_not_grow_the_process():
     blob = bytes(8 << 20)
     for _ in range(3):  # warm up allocators

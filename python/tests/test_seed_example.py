@@ -6,17 +6,15 @@ import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON_DIR = os.path.dirname(HERE)
-EXAMPLE = os.path.join(PYTHON_DIR, "examples", "lmcache_usage.py")
+from conftest import HERE, subprocess_env
+
+EXAMPLE = os.path.join(os.path.dirname(HERE), "examples", "lmcache_usage.py")
 IMPORT = "from fastserde.lmcache import FastSerializer, FastDeserializer"
 
 
 def run(source):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([PYTHON_DIR, HERE]),
-               PYTHONDONTWRITEBYTECODE="1")
-    out = subprocess.run([sys.executable, "-c", source], env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", source], env=subprocess_env(HERE),
+                         capture_output=True, text=True, timeout=300, cwd=HERE)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 

@@ -271,6 +271,10 @@ def test_from_bytes_memory(ctx):
     grown = rss_bytes() - r0
     print("from_bytes memory: 300 x 4 MiB through torch, resident memory grew %d KiB" %
           (grown >> 10))
+    if "asan" in os.environ.get("LD_PRELOAD", ""):
+        print("  (not checked: under the preloaded ASan runtime freed memory waits in its "
+              "quarantine; the deleter calls are counted above)")
+        return
     check(grown < (64 << 20), "300 x 4 MiB of fsd_from_bytes tensors: RSS grew %d MiB (the "
                               "deleter does not free the data?)" % (grown >> 20))
 
