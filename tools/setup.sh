@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make gcc g++ pkg-config libcmocka-dev libdlpack-dev libbenchmark-dev libxxhash-dev)
+packages=(cmake make gcc g++ pkg-config libcmocka-dev libdlpack-dev libbenchmark-dev libxxhash-dev
+  libjansson-dev)
 # The test suite's extras: the PyTorch oracles and the Python package's tests (Debian's
 # python3-torch, pytest), charts (matplotlib), sanitizer/fuzzer builds (clang and its
 # runtimes), valgrind.
