@@ -3,7 +3,7 @@
  *
  *   --group hash   hashes of 1 KiB pieces that stay in L1, GB/s: the frame's leaf (XXH3-64 by
  *                  libxxhash, through its default entry and its x86 dispatcher; with the
- *                  index-keyed term), XXH64, CRC32C with the SSE4.2 instruction (one stream,
+ *                  index-keyed term; fsd_frame_leaves over the 16 KiB), XXH64, CRC32C with the SSE4.2 instruction (one stream,
  *                  and three independent streams without the combination: an upper bound),
  *                  and the additive form of kernels/xxh3_leaf.cuh in scalar C (the GPU's form).
  *   --group frame  a KV-cache chunk in the views of fastserde-bench (bench_views.h), one tensor
@@ -32,6 +32,7 @@
 #include "bench_util.h"
 #include "bench_views.h"
 #include "fastserde.h"
+#include "frame.h" /* fsd_frame_leaves: internal, so this links the static fastserde_internal */
 #include "xxh3_leaf.cuh"
 
 #if defined(__x86_64__)
@@ -106,11 +107,12 @@ static uint64_t additive_leaf(const unsigned char *p)
     return fsd_xxh3_merge(&a, FSD_XXH3_LEAF_BYTES);
 }
 
-enum { H_XXH3, H_XXH3_DISPATCH, H_LEAF_TERM, H_XXH64, H_CRC1, H_CRC3, H_ADDITIVE, H_COUNT };
+enum { H_XXH3, H_XXH3_DISPATCH, H_LEAF_TERM, H_LEAVES, H_XXH64, H_CRC1, H_CRC3, H_ADDITIVE, H_COUNT };
 static const char *const hash_names[H_COUNT] = {
     "XXH3-64, libxxhash XXH3_64bits (SSE2 build)",
     "XXH3-64, libxxhash XXH3_64bits_dispatch (AVX2)",
     "frame leaf: XXH3 (dispatch) + index-keyed term",
+    "frame leaves as fastserde hashes them (16 per call)",
     "XXH64 (libxxhash)",
     "CRC32C, SSE4.2 crc32q, one stream",
     "CRC32C, three streams, not combined (bound)",
@@ -145,6 +147,10 @@ static void bench_hashes(int iters)
                     case H_LEAF_TERM: sink += fsd_xxh3_8b(XXH3_64bits(p, 1024), k); break;
 #endif
                     case H_XXH64: sink += XXH64(p, 1024, 0); break;
+                    case H_LEAVES:
+                        if (k == 0)
+                            sink += fsd_frame_leaves(buf, PIECE, 0);
+                        break;
                     case H_ADDITIVE: sink += additive_leaf(p); break;
                     default: break;
                     }
