@@ -32,6 +32,9 @@
 #define FSD_FRAME_CHECKSUM_CHARS (sizeof FSD_FRAME_ALGO_XXH3 + 1 + 16)
 #define FSD_FRAME_MAX_NAME 65535
 #define FSD_FRAME_MAX_KV_LAYOUT 64
+/* The writer pads the header so that the data starts at a multiple of this from the frame's
+ * start. */
+#define FSD_FRAME_DATA_ALIGN 64
 
 /* ---- frame_format.c ---------------------------------------------------------------------- */
 

@@ -239,7 +239,10 @@ static size_t header_json(const frame_plan *p, char *out, const uint64_t *sums)
         put_str(&j, "]}");
     }
     put(&j, "}", 1);
-    while (j.len % 8 != 0)
+    /* Spaces up to a multiple of 64 bytes with the length before it, so that the data starts
+     * on a cache line of a 64-byte aligned buffer: the CPU streams aligned runs straight out
+     * (and the GPU's 16-byte words need 16). safetensors pads to 8; readers take any spaces. */
+    while ((8 + j.len) % FSD_FRAME_DATA_ALIGN != 0)
         put(&j, " ", 1);
     return j.len;
 }

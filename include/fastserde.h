@@ -515,9 +515,10 @@ FSD_API fsd_status fsd_gather_runs(const fsd_kv_layout *kv, const DLTensor *slot
  *     {"__metadata__": {str: str, ...},
  *      "<name>": {"dtype": "BF16", "shape": [2, 32, 256, 1024], "data_offsets": [begin, end]},
  *      ...}
- * padded with spaces to a multiple of 8 bytes, then every tensor's packed bytes (row-major,
- * little-endian, as fsd_pack writes them) back to back, in the order given, offsets relative to
- * the end of the header. fastserde's own facts are pairs of __metadata__ whose keys start with
+ * padded with spaces (safetensors requires the data to start at a multiple of 8 bytes;
+ * fastserde pads to 64, a cache line of a 64-byte aligned buffer), then every tensor's packed
+ * bytes (row-major, little-endian, as fsd_pack writes them) back to back, in the order given,
+ * offsets relative to the end of the header. fastserde's own facts are pairs of __metadata__ whose keys start with
  * "fastserde." (other readers ignore them): the format and its version, the checksum
  * algorithm, each tensor's checksum, a checksum of the metadata, and optional facts about a KV
  * chunk (its layout, such as "KV_2LTD", and its token count). Frames written by others (any
