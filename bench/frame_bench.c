@@ -119,7 +119,7 @@ static const char *const hash_names[H_COUNT] = {
     "XXH3 additive form (xxh3_leaf.cuh), scalar C",
 };
 
-static void bench_hashes(int iters)
+static void bench_hashes(int iters, int reps)
 {
     enum { PIECE = 16 << 10 }; /* 16 KiB: in L1 */
     unsigned char *buf = aligned_alloc(64, PIECE);
@@ -127,7 +127,6 @@ static void bench_hashes(int iters)
     printf("\n== hashes of 1 KiB pieces in L1 (16 KiB buffer, GB/s, median of %d) ==\n", iters);
     double *t = malloc(sizeof(double) * (size_t)iters * H_COUNT);
     uint64_t sink = 0;
-    const int reps = 2000;
     for (int it = 0; it < iters; it++) {
         for (int h = 0; h < H_COUNT; h++) {
             double t0 = now();
@@ -341,7 +340,7 @@ int main(int argc, char **argv)
     }
     printf("load average at start: %s", load);
     if (strcmp(group, "hash") == 0 || strcmp(group, "all") == 0)
-        bench_hashes(iters);
+        bench_hashes(iters, quick ? 100 : 2000);
     if (strcmp(group, "frame") == 0 || strcmp(group, "all") == 0)
         bench_frames(m, iters, threads);
     return 0;
