@@ -61,10 +61,11 @@ install(EXPORT fastserdeTargets
 set(FSD_PC_STATIC_LIBS "")
 if(_fsd_type STREQUAL "STATIC_LIBRARY")
   set(FSD_CONFIG_STATIC TRUE)
-  # What the archive's objects need from the system: threads, dlopen, and the C++ runtime of
-  # the nvcc-compiled kernel launchers (a C link does not add it by itself).
+  # What the archive's objects need from the system: threads, dlopen, the C++ runtime of the
+  # nvcc-compiled kernel launchers (a C link does not add it by itself),
   list(TRANSFORM CMAKE_DL_LIBS PREPEND "-l" OUTPUT_VARIABLE _fsd_dl_flags)
-  string(JOIN " " FSD_PC_STATIC_LIBS -lstdc++ -lpthread ${_fsd_dl_flags})
+  # and jansson and libxxhash of the frames.
+  string(JOIN " " FSD_PC_STATIC_LIBS -ljansson -lxxhash -lstdc++ -lpthread ${_fsd_dl_flags})
 else()
   set(FSD_CONFIG_STATIC FALSE)
 endif()

@@ -47,6 +47,7 @@ const char *fsd_status_string(fsd_status s)
     case FSD_ERROR_CUDA: return "FSD_ERROR_CUDA: a CUDA call failed";
     case FSD_ERROR_OUT_OF_MEMORY: return "FSD_ERROR_OUT_OF_MEMORY: an allocation failed";
     case FSD_ERROR_INTERNAL: return "FSD_ERROR_INTERNAL: internal error in fastserde";
+    case FSD_ERROR_CORRUPT: return "FSD_ERROR_CORRUPT: the frame fails its checks (header, offsets or checksum)";
     }
     return "FSD_ERROR_UNKNOWN: not a fastserde status";
 }

@@ -72,7 +72,10 @@ typedef enum fsd_status {
     FSD_ERROR_NO_GPU = 6,           /* a CUDA tensor, but no usable GPU or driver             */
     FSD_ERROR_CUDA = 7,             /* a CUDA runtime call or kernel launch failed            */
     FSD_ERROR_OUT_OF_MEMORY = 8,    /* an allocation failed                                   */
-    FSD_ERROR_INTERNAL = 9          /* a bug in fastserde: please report it                   */
+    FSD_ERROR_INTERNAL = 9,         /* a bug in fastserde: please report it                   */
+    FSD_ERROR_CORRUPT = 10          /* a frame that fails its checks: a header that does not
+                                     * parse, offsets that do not cover the data exactly, a
+                                     * checksum that does not match (fsd_frame_*)              */
 } fsd_status;
 
 /*
@@ -503,6 +506,269 @@ typedef struct fsd_copy_run {
 FSD_API fsd_status fsd_gather_runs(const fsd_kv_layout *kv, const DLTensor *slots,
                                    const int *order, fsd_kv_direction direction, void *packed,
                                    fsd_copy_run *runs, size_t capacity, size_t *count);
+
+/* ------------------------------------------------------------------------------------------
+ * Frames: named tensors in one self-describing buffer that any safetensors reader loads, with
+ * a checksum per tensor computed while the tensor is packed (docs/frames.md).
+ *
+ * A frame is a safetensors file: 8 bytes of little-endian header length N, N bytes of JSON
+ *     {"__metadata__": {str: str, ...},
+ *      "<name>": {"dtype": "BF16", "shape": [2, 32, 256, 1024], "data_offsets": [begin, end]},
+ *      ...}
+ * padded with spaces (safetensors requires the data to start at a multiple of 8 bytes;
+ * fastserde pads to 64, a cache line of a 64-byte aligned buffer), then every tensor's packed
+ * bytes (row-major, little-endian, as fsd_pack writes them) back to back, in the order given,
+ * offsets relative to the end of the header. fastserde's own facts are pairs of __metadata__ whose keys start with
+ * "fastserde." (other readers ignore them): the format and its version, the checksum
+ * algorithm, each tensor's checksum, a checksum of the metadata, and optional facts about a KV
+ * chunk (its layout, such as "KV_2LTD", and its token count). Frames written by others (any
+ * safetensors file) are read too; they carry no checksum.
+ *
+ * Checksum "xxh3-1k": XXH3-64 of each 1 KiB leaf of a tensor's packed bytes, combined in a way
+ * that any number of threads (CPU shares, GPU blocks) can compute in one pass over the bytes
+ * they pack; it covers the tensor's name, dtype and shape too (the definition is in
+ * docs/frames.md). Reading verifies it while unpacking.
+ *
+ * Element types and their safetensors names: kDLFloat 64/32/16 (F64, F32, F16), kDLBfloat 16
+ * (BF16), kDLInt 64/32/16/8 (I64 ... I8), kDLUInt 64/32/16/8 (U64 ... U8), and, with the
+ * codes of DLPack 1.x that Debian's DLPack 0.6 header lacks, FSD_DL_BOOL 8 (BOOL),
+ * FSD_DL_FLOAT8_E4M3FN 8 (F8_E4M3) and FSD_DL_FLOAT8_E5M2 8 (F8_E5M2); always one lane. Other
+ * types have no safetensors name: FSD_ERROR_UNSUPPORTED.
+ *
+ * This version writes and reads host tensors (kDLCPU, kDLCUDAHost); CUDA tensors return
+ * FSD_ERROR_UNSUPPORTED (the context and stream arguments are there for them). Frames are
+ * read from and written to host memory.
+ * ------------------------------------------------------------------------------------------ */
+
+/* DLPack type codes of DLPack 1.x (the values are DLPack's ABI), for headers that lack them. */
+#define FSD_DL_BOOL 6
+#define FSD_DL_FLOAT8_E4M3FN 10
+#define FSD_DL_FLOAT8_E5M2 12
+
+/* The largest header a frame may have (safetensors' own limit), and the most dimensions a
+ * frame's tensor may have. */
+#define FSD_FRAME_MAX_HEADER ((size_t)100000000)
+#define FSD_FRAME_MAX_DIMS 64
+
+/* One tensor to write. */
+typedef struct fsd_frame_tensor {
+    const char *name;       /* NUL-terminated UTF-8, 1..65535 bytes, unique in the frame, not
+                             * "__metadata__"                                                */
+    const DLTensor *tensor; /* any strides (as fsd_pack), a type listed above                */
+} fsd_frame_tensor;
+
+/* One __metadata__ pair of the caller's. */
+typedef struct fsd_frame_pair {
+    const char *key;   /* NUL-terminated UTF-8, not starting with "fastserde.", unique        */
+    const char *value; /* NUL-terminated UTF-8                                                */
+} fsd_frame_pair;
+
+typedef enum fsd_frame_checksum {
+    FSD_FRAME_CHECKSUM_XXH3_1K = 0, /* "xxh3-1k" (the default)                                */
+    FSD_FRAME_CHECKSUM_NONE = 1     /* no checksum: the plain pack's speed                    */
+} fsd_frame_checksum;
+
+#define FSD_FRAME_OPTIONS_MAGIC 0x46534446u /* "FSDF" */
+#define FSD_FRAME_OPTIONS_VERSION 1u
+
+/*
+ * Options of fsd_frame_size / fsd_frame_write. Start from FSD_FRAME_OPTIONS_INIT; NULL options
+ * are the defaults (checksums, no KV facts, no metadata of the caller's).
+ */
+typedef struct fsd_frame_options {
+    size_t size;                   /* sizeof(fsd_frame_options), set by the initializer       */
+    uint32_t magic;                /* FSD_FRAME_OPTIONS_MAGIC                                  */
+    uint32_t version;              /* FSD_FRAME_OPTIONS_VERSION                                */
+    fsd_frame_checksum checksum;   /* FSD_FRAME_CHECKSUM_XXH3_1K                               */
+    const char *kv_layout;         /* what the tensors are, e.g. "KV_2LTD" (1..64 printable
+                                    * ASCII bytes), written as fastserde.kv_layout; NULL: none */
+    int64_t kv_tokens;             /* tokens of a KV chunk, >= 0, written as
+                                    * fastserde.kv_tokens; -1: none                            */
+    const fsd_frame_pair *metadata; /* the caller's own __metadata__ pairs (may be NULL when
+                                    * metadata_count is 0)                                     */
+    size_t metadata_count;
+} fsd_frame_options;
+
+#define FSD_FRAME_OPTIONS_INIT \
+    { sizeof(fsd_frame_options), FSD_FRAME_OPTIONS_MAGIC, FSD_FRAME_OPTIONS_VERSION, \
+      FSD_FRAME_CHECKSUM_XXH3_1K, NULL, -1, NULL, 0 }
+
+/*
+ * fsd_frame_size: the exact size in bytes of the frame fsd_frame_write makes of `tensors`
+ * with `opts`. Validates everything fsd_frame_write does, without touching any tensor's data.
+ * @param tensors  `count` tensors (may be NULL when count is 0: a frame with no tensor).
+ * @return FSD_SUCCESS;
+ *         FSD_ERROR_INVALID_ARGUMENT  nbytes NULL; tensors NULL with count > 0; a NULL or empty
+ *                                     name, one of more than 65535 bytes, not valid UTF-8,
+ *                                     "__metadata__", or repeated; a tensor's shape errors as
+ *                                     fsd_packed_size; options with a wrong size, magic or
+ *                                     version, an unknown checksum, a kv_layout that is empty,
+ *                                     longer than 64 bytes or not printable ASCII, kv_tokens
+ *                                     < -1; a metadata pair with a NULL or invalid string, a
+ *                                     key starting with "fastserde." or repeated;
+ *         FSD_ERROR_UNSUPPORTED       a type without a safetensors name, more than
+ *                                     FSD_FRAME_MAX_DIMS dimensions, a device type fastserde
+ *                                     does not handle;
+ *         FSD_ERROR_OVERFLOW          the frame or its header would exceed FSD_FRAME_MAX_HEADER
+ *                                     or 2^63 - 1 bytes;
+ *         FSD_ERROR_OUT_OF_MEMORY     no memory for the temporary index of the names.
+ * Thread-safe.
+ */
+FSD_API fsd_status fsd_frame_size(const fsd_frame_tensor *tensors, size_t count,
+                                  const fsd_frame_options *opts, size_t *nbytes);
+
+/*
+ * fsd_frame_write: writes the frame of `tensors` into `dst`: exactly fsd_frame_size bytes,
+ * header and packed bytes, each tensor's checksum computed in the same pass that packs it
+ * (the bytes are read once). Bytes of dst past the frame are not touched.
+ * @param ctx       NULL: the calling thread copies; else the context's CPU threads share
+ *                  large tensors (the context's one-thread-at-a-time rule applies).
+ * @param dst       host memory, not overlapping any tensor.
+ * @param dst_size  at least fsd_frame_size.
+ * @param stream    for CUDA tensors (not in this version); ignored for host tensors.
+ * @return FSD_SUCCESS; the codes of fsd_frame_size;
+ *         FSD_ERROR_INVALID_ARGUMENT  dst NULL; a tensor's data NULL while it has bytes; as
+ *                                     fsd_pack for a tensor's strides;
+ *         FSD_ERROR_SIZE_MISMATCH     dst_size smaller than the frame;
+ *         FSD_ERROR_OVERFLOW          as fsd_pack for a tensor's byte offsets;
+ *         FSD_ERROR_UNSUPPORTED       a CUDA tensor.
+ *         On any error nothing is written to dst. Done on return.
+ * Thread-safe as fsd_pack without a context; one thread at a time per context.
+ */
+FSD_API fsd_status fsd_frame_write(fsd_context *ctx, const fsd_frame_tensor *tensors,
+                                   size_t count, const fsd_frame_options *opts, void *dst,
+                                   size_t dst_size, cudaStream_t stream);
+
+/* A parsed frame: the header's facts, with a pointer to the caller's bytes (opaque). */
+typedef struct fsd_frame fsd_frame;
+
+/*
+ * fsd_frame_open: parses and checks the header of the frame (or any safetensors file) in
+ * `data`: the header length, the JSON (through jansson, UTF-8 checked, repeated keys refused),
+ * every tensor's entry (dtype, shape, offsets: the tensors must cover the data exactly, back to
+ * back, each exactly its dtype times its shape), and fastserde's metadata with its checksum.
+ * The tensors' bytes are not read (fsd_frame_verify, fsd_frame_read do).
+ * @param data   the frame; it must stay valid and unchanged until fsd_frame_close.
+ * @param size   its size in bytes: exactly the frame (nothing after it).
+ * @param frame  out: the parsed frame (NULL on failure); free it with fsd_frame_close.
+ * @return FSD_SUCCESS;
+ *         FSD_ERROR_INVALID_ARGUMENT  frame NULL; data NULL with size > 0;
+ *         FSD_ERROR_CORRUPT           fewer than 8 bytes; a header longer than the rest of the
+ *                                     data; JSON that does not parse, is not an object, or does
+ *                                     not start with '{'; a repeated key; an entry without a
+ *                                     string dtype, an array of non-negative integer dimensions
+ *                                     or two offsets; offsets that overlap, leave a gap, run
+ *                                     backwards or past the data; a tensor whose offsets do not
+ *                                     span its dtype times its shape; __metadata__ that is not
+ *                                     an object of strings; fastserde keys that are missing,
+ *                                     malformed or unknown (a frame that has any has them
+ *                                     all); a metadata checksum that does not match;
+ *         FSD_ERROR_UNSUPPORTED       a header over FSD_FRAME_MAX_HEADER bytes; a dtype that
+ *                                     fastserde does not map (a newer safetensors type); more
+ *                                     than FSD_FRAME_MAX_DIMS dimensions; a fastserde frame
+ *                                     version or checksum algorithm this library does not know;
+ *         FSD_ERROR_OVERFLOW          a shape whose size exceeds 2^63 - 1 bytes;
+ *         FSD_ERROR_OUT_OF_MEMORY.
+ *         On failure nothing stays allocated.
+ * Thread-safe; the frame may then be read from several threads at once (it is not modified).
+ */
+FSD_API fsd_status fsd_frame_open(const void *data, size_t size, fsd_frame **frame);
+
+/* fsd_frame_close: frees a frame (not the bytes it points to). NULL is fine. */
+FSD_API void fsd_frame_close(fsd_frame *frame);
+
+/* What a frame holds (fsd_frame_describe). Strings belong to the frame. */
+typedef struct fsd_frame_summary {
+    size_t tensors;         /* number of tensors                                            */
+    size_t metadata;        /* number of __metadata__ pairs, fastserde's included           */
+    size_t header_bytes;    /* the JSON header's length N (the data starts at 8 + N)         */
+    size_t data_bytes;      /* bytes of the tensors                                          */
+    int fastserde;          /* 1: written by fastserde (has fastserde.frame); 0: by others    */
+    int checksums;          /* 1: every tensor carries a checksum                            */
+    const char *kv_layout;  /* fastserde.kv_layout, or NULL                                  */
+    int64_t kv_tokens;      /* fastserde.kv_tokens, or -1                                    */
+} fsd_frame_summary;
+
+/* fsd_frame_describe: fills *summary. @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a
+ * NULL argument. Thread-safe. */
+FSD_API fsd_status fsd_frame_describe(const fsd_frame *frame, fsd_frame_summary *summary);
+
+/* One tensor of a frame (fsd_frame_tensor_info). Pointers belong to the frame. */
+typedef struct fsd_frame_info {
+    const char *name;
+    DLDataType dtype;        /* as listed in the section's introduction                     */
+    int32_t ndim;
+    const int64_t *shape;    /* ndim dimensions (NULL when ndim is 0)                        */
+    size_t offset;           /* where its bytes start, from the start of the frame            */
+    size_t nbytes;           /* how many                                                     */
+    int has_checksum;        /* 1: the frame carries its checksum                            */
+} fsd_frame_info;
+
+/*
+ * fsd_frame_tensor_info: tensor `index` (0 .. summary.tensors - 1; tensors are numbered in the
+ * order of their bytes in the frame, which is the order fsd_frame_write was given).
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL argument or an index past the end.
+ * Thread-safe.
+ */
+FSD_API fsd_status fsd_frame_tensor_info(const fsd_frame *frame, size_t index, fsd_frame_info *info);
+
+/* fsd_frame_find: the index of the tensor named `name`.
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL argument or no such tensor.
+ * Thread-safe. */
+FSD_API fsd_status fsd_frame_find(const fsd_frame *frame, const char *name, size_t *index);
+
+/* fsd_frame_metadata: __metadata__ pair `index` (0 .. summary.metadata - 1, in the header's
+ * order), fastserde's pairs included. The strings belong to the frame.
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL argument or an index past the end.
+ * Thread-safe. */
+FSD_API fsd_status fsd_frame_metadata(const fsd_frame *frame, size_t index, const char **key,
+                                      const char **value);
+
+/*
+ * fsd_frame_verify: checks tensor `index`'s bytes against its checksum, reading them once.
+ * @param ctx  NULL: the calling thread; else the context's CPU threads.
+ * @return FSD_SUCCESS (also for a tensor without a checksum: see has_checksum);
+ *         FSD_ERROR_CORRUPT for a mismatch; FSD_ERROR_INVALID_ARGUMENT for a NULL frame or an
+ *         index past the end.
+ * Thread-safe without a context; one thread at a time per context.
+ */
+FSD_API fsd_status fsd_frame_verify(fsd_context *ctx, const fsd_frame *frame, size_t index);
+
+/*
+ * fsd_frame_read: unpacks tensor `index` into the caller's tensor `dst` (any strides that do
+ * not alias, as fsd_unpack), verifying its checksum in the same pass when `verify` is 1 and
+ * the frame carries one.
+ * @param dst     a host tensor of the entry's dtype (exactly: code, bits, one lane) and shape.
+ * @param verify  1: check the checksum; 0: do not.
+ * @param stream  for CUDA destinations (not in this version); ignored for host tensors.
+ * @return FSD_SUCCESS;
+ *         FSD_ERROR_INVALID_ARGUMENT  a NULL frame, an index past the end, a dtype or shape
+ *                                     other than the entry's, verify not 0 or 1; as fsd_unpack;
+ *         FSD_ERROR_ALIASING          as fsd_unpack;
+ *         FSD_ERROR_UNSUPPORTED       a CUDA destination;
+ *         FSD_ERROR_CORRUPT           the bytes do not match the checksum. The check ends with
+ *                                     the copy, so dst then holds the frame's (corrupt) bytes:
+ *                                     do not use them.
+ *         Other errors are found before anything is written.
+ * Thread-safe without a context; one thread at a time per context.
+ */
+FSD_API fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *frame, size_t index,
+                                  const DLTensor *dst, int verify, cudaStream_t stream);
+
+/*
+ * fsd_frame_read_new: tensor `index` as a new compact tensor on `device` (kDLCPU in this
+ * version), verified while it is copied when `verify` is 1 and the frame carries a checksum.
+ * Its memory comes from the context's allocator (malloc without a context); call
+ * (*out)->deleter(*out) when done.
+ * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL frame or out, an index past the
+ *         end, verify not 0 or 1; FSD_ERROR_UNSUPPORTED for another device (kDLCUDA comes
+ *         later); FSD_ERROR_OUT_OF_MEMORY; FSD_ERROR_CORRUPT for a checksum mismatch. On any
+ *         error *out is NULL and nothing stays allocated.
+ * Thread-safe without a context; one thread at a time per context. The deleter may run on any
+ * thread, after the context is destroyed too.
+ */
+FSD_API fsd_status fsd_frame_read_new(fsd_context *ctx, const fsd_frame *frame, size_t index,
+                                      DLDevice device, int verify, DLManagedTensor **out);
 
 #ifdef __cplusplus
 }

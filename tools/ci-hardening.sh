@@ -143,7 +143,9 @@ if [[ " $sections " == *" fuzz "* ]]; then
       work="build-fuzz/fuzz-run/$t"
       rm -rf "$work" && mkdir -p "$work/corpus"
       cp tests/fuzz/corpus/"$t"/* "$work/corpus/" 2>/dev/null
-      "$bin" "$work/corpus" -max_total_time="$fuzz_seconds" -timeout=30 -rss_limit_mb=4096 \
+      dict=()
+      [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+      "$bin" "$work/corpus" "${dict[@]}" -max_total_time="$fuzz_seconds" -timeout=30 -rss_limit_mb=4096 \
         -print_final_stats=1 -artifact_prefix="$work/" > "$work/log" 2>&1
       rc=$?
       execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)

@@ -1,0 +1,195 @@
+/*
+ * frame_cpu.c — a tensor's checksum computed in the pass that packs or unpacks it, on the CPU
+ * (see frame.h; the measurements behind the choices are in docs/frames.md).
+ *
+ * The packed bytes are cut into pieces of FSD_FRAME_PIECE bytes (whole 1 KiB leaves) that stay
+ * in L1, and each piece is hashed while it is there:
+ *  - pack, large tensors (the CPU path streams from FSD_CPU_STREAM_MIN_BYTES): the piece is
+ *    packed into a scratch buffer with ordinary stores, hashed, and streamed out to dst (as the
+ *    gather buffer of cpu_copy.c does), so dst is written with streaming stores as by fsd_pack;
+ *  - pack, smaller tensors: the piece is packed into dst with ordinary stores and hashed there;
+ *  - unpack: the piece of packed bytes is hashed (which brings it into L1), then unpacked from
+ *    there by the CPU engine with the stores fsd_unpack would use;
+ *  - contiguous tensors: the piece is hashed where it is, then copied.
+ * Every byte is read from memory once. Each piece is one range of the tensor's plan; the CPU
+ * engine (cpu_copy.c, cpu_transpose.c) reads only `begin`, `end` and `packed` of a plan's range
+ * fields, so one plan per share serves all its pieces (test_frame_cpu checks the bytes against
+ * fsd_pack on random layouts). On a pool, the tensor is cut into shares at leaf boundaries;
+ * each share returns the sum of its leaves' terms, and the sums are added (in any order).
+ */
+#include <string.h>
+
+#include "cpu_parallel.h"
+#include "cpu_simd.h"
+#include "cpu_transpose.h"
+#include "frame.h"
+#include "plan_build.h"
+#include "xxh3_leaf.cuh"
+
+/* Bytes per piece: a multiple of the leaf, and with the scratch buffer well inside L1. */
+#ifndef FSD_FRAME_PIECE
+#define FSD_FRAME_PIECE 8192
+#endif
+/* Shares of one tensor at most (fsd_cpu_shares: up to 8 per thread, 64 threads). */
+#define FSD_FRAME_MAX_SHARES 512
+
+_Static_assert(FSD_FRAME_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
+
+typedef enum job_kind { JOB_PACK, JOB_UNPACK, JOB_SUM } job_kind;
+
+typedef struct frame_job {
+    job_kind kind;
+    const fsd_layout *layout; /* JOB_PACK, JOB_UNPACK */
+    char *packed;             /* packed byte 0 of the tensor */
+    uint64_t total;
+    uint64_t per_share;
+    uint64_t sums[FSD_FRAME_MAX_SHARES];
+} frame_job;
+
+/* The part of a plan the CPU engine reads as the range: see the file's comment. */
+static void set_range(fsd_plan *p, char *packed, uint64_t begin, uint64_t end)
+{
+    p->packed = packed;
+    p->begin = begin;
+    p->end = end;
+}
+
+static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
+{
+    fsd_plan plan;
+    fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_PACK, 0, &plan);
+    const int stream = fsd_cpu_streams(NULL, l->total_bytes);
+    const fsd_cpu_opts cached = {FSD_CPU_STORE_CACHED, 1};
+    _Alignas(64) char scratch[FSD_FRAME_PIECE];
+    uint64_t sum = 0;
+    for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
+        uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
+        uint64_t n = e - b;
+        if (plan.path == FSD_PATH_CONTIG) {
+            const char *src = plan.strided + b;
+            sum += fsd_frame_leaves(src, n, b / FSD_XXH3_LEAF_BYTES);
+            if (stream)
+                fsd_cpu_stream_copy(packed + b, src, n, 1);
+            else
+                memcpy(packed + b, src, n);
+        } else if (stream) {
+            set_range(&plan, scratch, b, e);
+            fsd_cpu_execute_opts(&plan, &cached);
+            sum += fsd_frame_leaves(scratch, n, b / FSD_XXH3_LEAF_BYTES);
+            fsd_cpu_stream_copy(packed + b, scratch, n, 1);
+        } else {
+            set_range(&plan, packed + b, b, e);
+            fsd_cpu_execute_opts(&plan, &cached);
+            sum += fsd_frame_leaves(packed + b, n, b / FSD_XXH3_LEAF_BYTES);
+        }
+    }
+    if (stream)
+        fsd_cpu_stream_fence();
+    return sum;
+}
+
+static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
+{
+    fsd_plan plan;
+    fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_UNPACK, 0, &plan);
+    const int stream = fsd_cpu_streams(NULL, l->total_bytes);
+    uint64_t sum = 0;
+    for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
+        uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
+        uint64_t n = e - b;
+        sum += fsd_frame_leaves(packed + b, n, b / FSD_XXH3_LEAF_BYTES);
+        if (plan.path == FSD_PATH_CONTIG) {
+            if (stream)
+                fsd_cpu_stream_copy(plan.strided + b, packed + b, n, 1);
+            else
+                memcpy(plan.strided + b, packed + b, n);
+        } else {
+            set_range(&plan, packed + b, b, e);
+            fsd_cpu_execute_opts(&plan, NULL);
+        }
+    }
+    if (stream)
+        fsd_cpu_stream_fence();
+    return sum;
+}
+
+static uint64_t run_range(const frame_job *j, uint64_t begin, uint64_t end)
+{
+    switch (j->kind) {
+    case JOB_PACK: return pack_range(j->layout, j->packed, begin, end);
+    case JOB_UNPACK: return unpack_range(j->layout, j->packed, begin, end);
+    default: return fsd_frame_leaves(j->packed + begin, end - begin, begin / FSD_XXH3_LEAF_BYTES);
+    }
+}
+
+static void run_share(void *arg, int i)
+{
+    frame_job *j = arg;
+    uint64_t begin = (uint64_t)i * j->per_share;
+    uint64_t end = begin + j->per_share < j->total ? begin + j->per_share : j->total;
+    j->sums[i] = begin < end ? run_range(j, begin, end) : 0;
+}
+
+/* Runs the job over [0, total) on the pool (shares at leaf boundaries) or the calling thread. */
+static uint64_t run(fsd_pool *pool, frame_job *j, uint64_t min_bytes_per_thread)
+{
+    if (j->total == 0)
+        return 0;
+    int shares = 1;
+    if (pool != NULL)
+        shares = fsd_cpu_shares(pool, j->total, FSD_XXH3_LEAF_BYTES, min_bytes_per_thread,
+                                &j->per_share);
+    if (shares <= 1)
+        return run_range(j, 0, j->total);
+    if (shares > FSD_FRAME_MAX_SHARES) { /* more threads than a context makes: fewer shares */
+        uint64_t per = (j->total + FSD_FRAME_MAX_SHARES - 1) / FSD_FRAME_MAX_SHARES;
+        j->per_share = (per + FSD_XXH3_LEAF_BYTES - 1) / FSD_XXH3_LEAF_BYTES * FSD_XXH3_LEAF_BYTES;
+        shares = (int)((j->total + j->per_share - 1) / j->per_share);
+    }
+    fsd_pool_run(pool, run_share, j, shares);
+    uint64_t sum = 0;
+    for (int i = 0; i < shares; i++)
+        sum += j->sums[i];
+    return sum;
+}
+
+static uint64_t min_bytes_of(const fsd_layout *l, fsd_direction dir)
+{
+    fsd_plan plan;
+    fsd_plan_build(l, NULL, dir, 0, &plan);
+    return fsd_cpu_transpose_dim(&plan) >= 0 ? FSD_CPU_MIN_BYTES_PER_THREAD_TILES
+                                              : FSD_CPU_MIN_BYTES_PER_THREAD;
+}
+
+uint64_t fsd_frame_pack_sum(fsd_pool *pool, const fsd_layout *l, char *dst)
+{
+    frame_job j;
+    j.kind = JOB_PACK;
+    j.layout = l;
+    j.packed = dst;
+    j.total = l->total_bytes;
+    j.per_share = j.total;
+    return run(pool, &j, pool && j.total > 0 ? min_bytes_of(l, FSD_DIR_PACK) : 0);
+}
+
+uint64_t fsd_frame_unpack_sum(fsd_pool *pool, const fsd_layout *l, const char *src)
+{
+    frame_job j;
+    j.kind = JOB_UNPACK;
+    j.layout = l;
+    j.packed = (char *)src;
+    j.total = l->total_bytes;
+    j.per_share = j.total;
+    return run(pool, &j, pool && j.total > 0 ? min_bytes_of(l, FSD_DIR_UNPACK) : 0);
+}
+
+uint64_t fsd_frame_sum(fsd_pool *pool, const char *src, uint64_t n)
+{
+    frame_job j;
+    j.kind = JOB_SUM;
+    j.layout = NULL;
+    j.packed = (char *)src;
+    j.total = n;
+    j.per_share = n;
+    return run(pool, &j, FSD_CPU_MIN_BYTES_PER_THREAD);
+}
