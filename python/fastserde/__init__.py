@@ -7,6 +7,8 @@ libfastserde's C ABI (ctypes over DLPack; no compile step).
     u = fastserde.from_bytes(b, t.dtype, "cuda")     # flat 1-D tensor, a copy of b
     p = fastserde.pack(t)                            # uint8 tensor on t's device
     fastserde.unpack(p, view)                        # bytes back into any non-aliasing view
+    kv = fastserde.gather(layers, slots, 1, 2, order=(1, 0, 2, 3, 4))  # a paged KV chunk
+    fastserde.scatter(kv, layers, slots, 1, 2, order=(1, 0, 2, 3, 4)) # and back
 
 LMCache users: `from fastserde.lmcache import FastSerializer, FastDeserializer`.
 
@@ -23,10 +25,12 @@ from . import _lib
 from ._context import Context, default_context
 from ._lib import FastSerdeError, library_path
 # One module per part of the API; each re-exported here and listed in __all__.
+from ._gather import gather, gather_runs, scatter
 from ._serde import from_bytes, pack, packed_size, to_bytes, unpack
 
 __all__ = ["FastSerdeError", "Context", "default_context", "library_path", "library_version",
-           "packed_size", "pack", "unpack", "to_bytes", "from_bytes"]
+           "packed_size", "pack", "unpack", "to_bytes", "from_bytes", "gather", "scatter",
+           "gather_runs"]
 
 __version__ = "0.1.0"
 

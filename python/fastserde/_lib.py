@@ -109,6 +109,34 @@ class ContextUsage(ctypes.Structure):
     ]
 
 
+class KvLayout(ctypes.Structure):
+    """fsd_kv_layout (fastserde.h)."""
+    _fields_ = [("layer", DLTensor), ("block_dim", ctypes.c_int), ("offset_dim", ctypes.c_int),
+                ("layer_ptrs", ctypes.POINTER(DLTensor))]
+
+
+FSD_GATHER_OPTIONS_MAGIC = 0x46534447
+FSD_GATHER_OPTIONS_VERSION = 1
+FSD_ENGINES = {"auto": 0, "kernel": 1, "copy": 2}
+
+
+class GatherOptions(ctypes.Structure):
+    """fsd_gather_options (fastserde.h); GatherOptions.make() is FSD_GATHER_OPTIONS_INIT."""
+    _fields_ = [("size", ctypes.c_size_t), ("magic", ctypes.c_uint32), ("version", ctypes.c_uint32),
+                ("engine", ctypes.c_int), ("max_blocks", ctypes.c_int), ("context", ctypes.c_void_p),
+                ("invalid_slots", ctypes.c_void_p)]
+
+    @classmethod
+    def make(cls):
+        return cls(ctypes.sizeof(cls), FSD_GATHER_OPTIONS_MAGIC, FSD_GATHER_OPTIONS_VERSION, 0, 0,
+                   None, None)
+
+
+class CopyRun(ctypes.Structure):
+    """fsd_copy_run (fastserde.h)."""
+    _fields_ = [("dst", ctypes.c_void_p), ("src", ctypes.c_void_p), ("bytes", ctypes.c_size_t)]
+
+
 class FastSerdeError(RuntimeError):
     """An error reported by libfastserde.
 
@@ -170,6 +198,14 @@ def _declare(lib):
         "fsd_bytes_free": (None, [c_void_p]),
         "fsd_from_bytes": (c_int, [c_void_p, c_void_p, c_size_t, DLDataType, DLDevice,
                                    ctypes.POINTER(ctypes.POINTER(DLManagedTensor))]),
+        "fsd_gather_size": (c_int, [ctypes.POINTER(KvLayout), P, ctypes.POINTER(c_size_t)]),
+        "fsd_gather": (c_int, [ctypes.POINTER(KvLayout), P, ctypes.POINTER(c_int), c_void_p,
+                               c_size_t, ctypes.POINTER(GatherOptions), c_void_p]),
+        "fsd_scatter": (c_int, [c_void_p, c_size_t, ctypes.POINTER(KvLayout), P,
+                                ctypes.POINTER(c_int), ctypes.POINTER(GatherOptions), c_void_p]),
+        "fsd_gather_runs": (c_int, [ctypes.POINTER(KvLayout), P, ctypes.POINTER(c_int), c_int,
+                                    c_void_p, ctypes.POINTER(CopyRun), c_size_t,
+                                    ctypes.POINTER(c_size_t)]),
     }
     for name, (restype, argtypes) in protos.items():
         f = getattr(lib, name)
