@@ -103,7 +103,8 @@ typedef struct fsdb_model_row {
     fsdb_dtype dtype;
     fsdb_layout layout;
     const char *op;      /* "pack" or "unpack"                                          */
-    const char *path;    /* the plan's path ("runs", "transpose", "contig")             */
+    const char *path;    /* the plan's path ("runs", "transpose", "contig", "gather")   */
+    const char *label;   /* the layout's name when not a view of fsdb_layout ("paged")  */
     char view[96];
     fsdm_report r;
 } fsdb_model_row;
@@ -116,6 +117,9 @@ typedef struct fsdb_model_rows {
 /* Models pack and unpack of one view (bench_model.c); 0 when both were modeled. */
 int fsdb_model_view(const fsdb_cfg *cfg, const fsdb_model *m, fsdb_layout l, const fsdb_dtype *dt,
                     fsdb_model_rows *rows);
+/* Models the paged gather and scatter of model m's chunk (bench_paged.h's cache: vLLM's flash
+ * layout, blocks of bs, into KV_2LTD); 0 when both were modeled. */
+int fsdb_model_paged(const fsdb_cfg *cfg, const fsdb_model *m, int bs, fsdb_model_rows *rows);
 /* 1 when the row meets issue 13's targets (sector efficiency, bank conflicts, loads in flight,
  * predicted fraction). */
 int fsdb_model_meets(const fsdb_model_row *row);

@@ -15,6 +15,9 @@
 
 #include "access_model.h"
 #include "bench.h"
+#include "bench_paged.h"
+#include "gather_plan.h"
+#include "kv_layout.h"
 #include "layout.h"
 #include "plan_build.h"
 
@@ -41,6 +44,70 @@ static void *alloc256(size_t n)
     }
     memset(p, 0, n);
     return p;
+}
+
+static fsdb_model_row *new_row(fsdb_model_rows *rows)
+{
+    if (rows->n == rows->cap) {
+        rows->cap = rows->cap ? 2 * rows->cap : 64;
+        rows->r = realloc(rows->r, sizeof *rows->r * (size_t)rows->cap);
+        if (rows->r == NULL) {
+            fprintf(stderr, "fastserde-bench: out of memory\n");
+            exit(1);
+        }
+    }
+    fsdb_model_row *row = &rows->r[rows->n];
+    memset(row, 0, sizeof *row);
+    return row;
+}
+
+int fsdb_model_paged(const fsdb_cfg *cfg, const fsdb_model *m, int bs, fsdb_model_rows *rows)
+{
+    fsdb_paged_shape s;
+    fsdb_paged_shape_init(&s, m, bs);
+    /* The cache in host memory laid out like the GPU's, described as CUDA tensors: the plan is
+     * the kernel engine's (slots and the layer table "on the device"). */
+    uint64_t *table = alloc256(8 * (size_t)s.layers);
+    for (int64_t l = 0; l < s.layers; l++)
+        table[l] = (uint64_t)(uintptr_t)alloc256(s.layer_bytes);
+    unsigned char *packed = alloc256(s.packed_bytes);
+    int64_t nl = s.layers, nt = s.tokens;
+    DLTensor ptrs = {table, {kDLCUDA, 0}, 1, {kDLUInt, 64, 1}, &nl, NULL, 0};
+    DLTensor slots = {s.slots, {kDLCUDA, 0}, 1, {kDLInt, 64, 1}, &nt, NULL, 0};
+    fsd_kv_layout kv = {fsdb_paged_layer(&s, NULL, (DLDevice){kDLCUDA, 0}), 1, 2, &ptrs};
+    static const int kv_2ltd[5] = {1, 0, 2, 3, 4};
+    fsd_gather_options o = FSD_GATHER_OPTIONS_INIT;
+    o.engine = FSD_ENGINE_KERNEL;
+    fsd_kv k;
+    int bad = 0;
+    if (fsd_kv_from_args(&kv, &slots, kv_2ltd, &o, &k) != FSD_SUCCESS) {
+        fprintf(stderr, "fastserde-bench: --model: the paged chunk is rejected\n");
+        bad = 1;
+    }
+    fsdm_options opt = {&fsdm_h200, cfg->quick ? 8 : 1};
+    for (int u = 0; u < 2 && !bad; u++) {
+        fsdb_model_row *row = new_row(rows);
+        row->model = m;
+        snprintf(row->dtype.name, sizeof row->dtype.name, "bf16");
+        row->dtype.size = 2;
+        row->label = "paged";
+        row->op = u ? "scatter" : "gather";
+        row->path = "gather";
+        snprintf(row->view, sizeof row->view, "[2,%lld,%lld,%lld,%lld] x %lld layers, %lld tokens -> KV_2LTD",
+                 (long long)s.blocks, (long long)bs, (long long)s.heads, (long long)s.head_dim,
+                 (long long)s.layers, (long long)s.tokens);
+        fsd_gather_plan plan;
+        fsd_gather_plan_build(&k, packed, u ? FSD_DIR_UNPACK : FSD_DIR_PACK, NULL, (uint32_t)fsdm_h200.sms,
+                              0, &plan);
+        fsdm_model_gather(&plan, &opt, &row->r);
+        rows->n++;
+    }
+    for (int64_t l = 0; l < s.layers; l++)
+        free((void *)(uintptr_t)table[l]);
+    free(table);
+    free(packed);
+    fsdb_paged_shape_free(&s);
+    return bad;
 }
 
 int fsdb_model_view(const fsdb_cfg *cfg, const fsdb_model *m, fsdb_layout l, const fsdb_dtype *dt,
@@ -154,7 +221,7 @@ void fsdb_model_print(FILE *f, const fsdb_model_rows *rows)
         else
             snprintf(ipb, sizeof ipb, "?");
         fprintf(f, "%-13s %-12s %-6s %-7s %-22s %6.2f %6.2f %4.1f/%4.1f %5s %6.0f %4d %4.1f %7.1f %6s %5.2f %5.2f-%4.2f %-9s %s\n",
-                m->model->name, fsdb_layout_name(m->layout), m->dtype.name, m->op, k, r->ld_efficiency,
+                m->model->name, m->label ? m->label : fsdb_layout_name(m->layout), m->dtype.name, m->op, k, r->ld_efficiency,
                 r->st_efficiency, r->ld_sectors_per_request, r->st_sectors_per_request, smem,
                 r->load_bytes_per_batch, r->regs, r->resident_blocks_per_sm, r->bytes_in_flight_per_sm / 1024, ipb,
                 r->block_balance, r->predicted_lo, r->predicted_hi, r->limiter,
@@ -168,7 +235,8 @@ void fsdb_model_print(FILE *f, const fsdb_model_rows *rows)
             TARGET_EFFICIENCY, TARGET_CONFLICT, TARGET_INFLIGHT / 1024, TARGET_PREDICTED, met, rows->n);
     for (int i = 0; i < rows->n; i++)
         if (rows->r[i].r.note[0]) {
-            fprintf(f, "Note: %s %s: %s.\n", fsdb_layout_name(rows->r[i].layout), rows->r[i].op, rows->r[i].r.note);
+            fprintf(f, "Note: %s %s: %s.\n", rows->r[i].label ? rows->r[i].label : fsdb_layout_name(rows->r[i].layout),
+                    rows->r[i].op, rows->r[i].r.note);
             break;
         }
     fprintf(f, "Limits: %s.\n\n", fsdm_limits());
@@ -218,7 +286,7 @@ void fsdb_model_json(FILE *f, const fsdb_model_rows *rows)
         fprintf(f, ", \"model\": ");
         jstr(f, m->model->name);
         fprintf(f, ", \"dtype\": \"%s\", \"layout\": \"%s\", \"op\": \"%s\", \"path\": \"%s\", \"kernel\": ",
-                m->dtype.name, fsdb_layout_name(m->layout), m->op, m->path);
+                m->dtype.name, m->label ? m->label : fsdb_layout_name(m->layout), m->op, m->path);
         jstr(f, r->kernel);
         fprintf(f, ", \"note\": ");
         jstr(f, r->note);

@@ -105,12 +105,22 @@ static int run_paged(const fsdb_cfg *cfg, int pass, fsd_context *ctx, fsdb_mtcop
 
 /* --model: the access model of every view, no timing, no GPU. */
 static int run_model(const fsdb_cfg *cfg, const fsdb_model *const *models, int nm, const fsdb_dtype *dtypes,
-                     int nd, const fsdb_layout *layouts, int nl, const char *json)
+                     int nd, const fsdb_layout *layouts, int nl, int views, int paged, const char *json)
 {
     fsdb_model_rows rows = {0};
     int bad = 0, done = 0;
     const double t_start = fsdb_now();
-    for (int mi = 0; mi < nm; mi++)
+    if (!views)
+        nd = 0;
+    for (int mi = 0; mi < nm; mi++) {
+        if (paged && models[mi]->layers <= 1024) {
+            if (cfg->verbose)
+                fprintf(stderr, "fastserde-bench: [model] %s paged gather/scatter ... ", models[mi]->name);
+            const double t0 = fsdb_now();
+            bad |= fsdb_model_paged(cfg, models[mi], FSDB_PAGED_BLOCK, &rows);
+            if (cfg->verbose)
+                fprintf(stderr, "%.1f s\n", fsdb_now() - t0);
+        }
         for (int di = 0; di < nd; di++)
             for (int li = 0; li < nl; li++) {
                 if (cfg->verbose)
@@ -121,6 +131,7 @@ static int run_model(const fsdb_cfg *cfg, const fsdb_model *const *models, int n
                 if (cfg->verbose)
                     fprintf(stderr, "%.1f s\n", fsdb_now() - t0);
             }
+    }
     if (cfg->verbose)
         fprintf(stderr, "fastserde-bench: model done in %.1f s\n", fsdb_now() - t_start);
     const unsigned v = fsd_version();
@@ -298,7 +309,7 @@ int main(int argc, char **argv)
     }
 
     if (model)
-        return run_model(&cfg, models, nm, dtypes, nd, layouts, nl, json);
+        return run_model(&cfg, models, nm, dtypes, nd, layouts, nl, want_views, want_paged, json);
 
     /* The machine. */
     fsdb_meta meta;

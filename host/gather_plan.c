@@ -52,14 +52,15 @@ void fsd_gather_plan_build(const fsd_kv *kv, void *packed, fsd_direction dir,
     p->word = fsd_word_of(align);
     p->words_per_run = kv->run_bytes / p->word;
     const uint32_t inflight = FSD_GATHER_INFLIGHT;
-    if (p->word == 16 && p->words_per_run >= (uint64_t)FSD_GROUP_MAX * inflight) {
+    if (p->word == 16 && p->words_per_run > FSD_GROUP_MAX) {
+        /* Runs longer than a warp's words: whole warps, 2 or 4 words per lane per unit (fewer
+         * units, so fewer slot and layer-table reads per byte), the rest of the batch units. */
+        const uint64_t per_lane = (p->words_per_run + FSD_GROUP_MAX - 1) / FSD_GROUP_MAX;
         p->group = FSD_GROUP_MAX;
-        p->lane_words = inflight;
-        p->batch = 1;
+        p->lane_words = fsd_ceil_pow2(per_lane, inflight);
     } else {
         p->group = fsd_ceil_pow2(p->words_per_run, FSD_GROUP_MAX);
         p->lane_words = 1;
-        p->batch = inflight;
     }
     p->group_log2 = fsd_log2_u32(p->group);
     p->seg_words = (uint64_t)p->group * p->lane_words;
@@ -68,14 +69,19 @@ void fsd_gather_plan_build(const fsd_kv *kv, void *packed, fsd_direction dir,
     p->num_units = p->num_runs * segs;
     /* 32-bit indices while every unit and word index (and a grid's worth past it) fits. */
     p->index64 = p->num_units >= ((uint64_t)1 << 31) || p->words_per_run >= ((uint64_t)1 << 31);
+    p->batch = FSD_GATHER_BATCH(p->lane_words, p->index64);
 
     const uint64_t threads = (p->num_units + p->batch - 1) / p->batch * p->group;
     uint64_t blocks = (threads + FSD_BLOCK_THREADS - 1) / FSD_BLOCK_THREADS;
-    const uint64_t cap = (uint64_t)(sm_count ? sm_count : 1) * FSD_GATHER_BLOCKS_PER_SM;
-    if (blocks > cap)
-        blocks = cap;
-    if (max_blocks > 0 && blocks > (uint64_t)max_blocks)
-        blocks = (uint64_t)max_blocks;
+    uint64_t cap = (uint64_t)(sm_count ? sm_count : 1) * FSD_GATHER_BLOCKS_PER_SM;
+    if (max_blocks > 0 && cap > (uint64_t)max_blocks)
+        cap = (uint64_t)max_blocks;
+    if (blocks > cap) {
+        /* More work than one wave: as many blocks as give each the same number of rounds (a
+         * grid of the cap would leave some blocks one round more than the others). */
+        const uint64_t rounds = (blocks + cap - 1) / cap;
+        blocks = (blocks + rounds - 1) / rounds;
+    }
     p->grid = blocks == 0 ? 1 : (uint32_t)blocks;
     p->block = FSD_BLOCK_THREADS;
 }

@@ -14,8 +14,9 @@
  * their loads before any store, so that each thread has lane_words * batch words in flight:
  *   lane_words 1:   segments of `group` words (group = the run's words rounded up to a power of
  *                   two, at most 32), batch = FSD_GATHER_INFLIGHT units — short runs;
- *   lane_words > 1: 16-byte words, groups of 32, segments of 32 * FSD_GATHER_INFLIGHT
- *                   words, one unit at a time — runs of at least that many words.
+ *   lane_words 2/4: 16-byte words of runs longer than 32 words: groups of 32, segments of
+ *                   32 * lane_words words (the run's words per lane rounded up to a power of
+ *                   two, at most FSD_GATHER_INFLIGHT), FSD_GATHER_INFLIGHT / lane_words units.
  */
 #ifndef FSD_GATHER_PLAN_H
 #define FSD_GATHER_PLAN_H
@@ -26,6 +27,10 @@
 
 /* Words each thread has loaded before it stores (more spill registers at 64 per thread). */
 #define FSD_GATHER_INFLIGHT 4
+/* Units a group batches: FSD_GATHER_INFLIGHT / lane_words, halved for one word per lane with
+ * 64-bit indices (four units' 64-bit state would spill at 64 registers). */
+#define FSD_GATHER_BATCH(lane_words, index64) \
+    (FSD_GATHER_INFLIGHT / (lane_words) / ((index64) && (lane_words) == 1 ? 2 : 1))
 /* Outer dims the unrolled kernel handles (plans with fewer are padded with size-1 dims);
  * plans with more take the kernel with the run-time loop. */
 #define FSD_GATHER_UNROLLED_DIMS 4

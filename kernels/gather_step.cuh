@@ -47,43 +47,43 @@ FSD_HD int64_t fsd_gather_slot(const fsd_gather_plan &p, uint64_t t)
 template <int NDIM, typename I>
 FSD_HD char *fsd_gather_cache_addr(const fsd_gather_plan &p, I run, bool first)
 {
+    /* The coordinates, innermost first, without a branch per dim: the indirect dims have
+     * stride 0 in the plan, and their coordinates are picked out by selects (an array indexed
+     * at run time would live in local memory). */
     const int nd = NDIM >= 0 ? NDIM : p.ndim;
-    char *base = p.layer0;
     int64_t off = 0;
-    I r = run;
+    I r = run, token = 0, layer = 0;
     FSD_GATHER_UNROLL
     for (int d = nd - 1; d >= 0; d--) {
         const I q = fsd_div(p.div[d], r);
         const I c = r - q * (I)p.shape[d];
         r = q;
-        if (d == p.token_dim) {
-            const int64_t s = fsd_gather_slot(p, c);
-            if (s < 0)
-                return NULL;
-            if ((uint64_t)s >= p.slot_limit) {
-                if (first && p.invalid != NULL && (uint64_t)run == (uint64_t)c * p.token_runs)
-                    fsd_gather_count(p.invalid);
-                return NULL;
-            }
-            const uint64_t block = p.slot_limit <= UINT32_MAX ? fsd_div32(&p.block_div, (uint32_t)s)
-                                                              : fsd_div64(&p.block_div, (uint64_t)s);
-            const uint64_t pos = (uint64_t)s - block * p.block_div.divisor;
-            off += (int64_t)block * p.block_stride + (int64_t)pos * p.offset_stride;
-        } else if (d == p.layer_dim) {
-            if (p.layer_table != NULL)
-                base = (char *)(uintptr_t)(fsd_load_as<uint64_t>((const char *)(p.layer_table + c)) +
-                                           p.layer_offset);
-        } else {
-            off += (int64_t)c * p.stride[d];
-        }
+        off += (int64_t)c * p.stride[d];
+        token = d == p.token_dim ? c : token;
+        layer = d == p.layer_dim ? c : layer;
     }
+    const int64_t s = fsd_gather_slot(p, token);
+    if (s < 0)
+        return NULL;
+    if ((uint64_t)s >= p.slot_limit) {
+        if (first && p.invalid != NULL && (uint64_t)run == (uint64_t)token * p.token_runs)
+            fsd_gather_count(p.invalid);
+        return NULL;
+    }
+    const uint64_t block = p.slot_limit <= UINT32_MAX ? fsd_div32(&p.block_div, (uint32_t)s)
+                                                      : fsd_div64(&p.block_div, (uint64_t)s);
+    const uint64_t pos = (uint64_t)s - block * p.block_div.divisor;
+    off += (int64_t)block * p.block_stride + (int64_t)pos * p.offset_stride;
+    char *base = p.layer_table == NULL ? p.layer0
+                                       : (char *)(uintptr_t)(fsd_load_as<uint64_t>(
+                                             (const char *)(p.layer_table + layer)) + p.layer_offset);
     return base + off;
 }
 
 template <typename T, int LW, int NDIM, typename I>
 FSD_HD void fsd_gather_step(const fsd_gather_plan &p, uint32_t block, uint32_t thread)
 {
-    constexpr int UB = FSD_GATHER_INFLIGHT / LW; /* units per batch */
+    constexpr int UB = FSD_GATHER_BATCH(LW, sizeof(I) > 4); /* units per batch */
     const I gid = (I)block * p.block + thread;
     const I group = p.group;
     const I lane = gid & (group - 1);
@@ -93,6 +93,7 @@ FSD_HD void fsd_gather_step(const fsd_gather_plan &p, uint32_t block, uint32_t t
     const I seg_words = (I)p.seg_words;
     const I words = (I)p.words_per_run;
     for (I u0 = gid >> p.group_log2; u0 < units; u0 += groups * UB) {
+        FSD_MODEL_ITERATION();
         /* Per unit: its segment's first word on each side and its words (0: skipped). */
         const char *from[UB];
         char *to[UB];
@@ -105,7 +106,7 @@ FSD_HD void fsd_gather_step(const fsd_gather_plan &p, uint32_t block, uint32_t t
             const I u = u0 + (I)k * groups;
             if (u >= units)
                 continue;
-            const I run = fsd_div(p.segs, u);
+            const I run = segs == 1 ? u : fsd_div(p.segs, u);
             const I seg = u - run * segs;
             char *cache = fsd_gather_cache_addr<NDIM, I>(p, run, seg == 0 && lane == 0);
             if (cache == NULL)
@@ -150,7 +151,7 @@ FSD_HD void fsd_gather_step(const fsd_gather_plan &p, uint32_t block, uint32_t t
 /*
  * The instantiation a plan needs: calls `f.template run<T, LW, NDIM, I>()`. Shared by the
  * kernel launch (gather_launch.cu) and the emulated grid, so that both run the same one.
- * 16-byte words come unrolled or not, with one or FSD_GATHER_INFLIGHT words per lane; the
+ * 16-byte words come unrolled or not, with 1, 2 or FSD_GATHER_INFLIGHT words per lane; the
  * narrower words (odd run lengths or strides) with one word per lane and the run-time loop.
  */
 template <typename I, typename F>
@@ -159,11 +160,16 @@ void fsd_gather_dispatch(const fsd_gather_plan &p, F &f)
     const bool unrolled = p.ndim == FSD_GATHER_UNROLLED_DIMS;
     switch (p.word) {
     case 16:
-        if (p.lane_words > 1) {
+        if (p.lane_words == FSD_GATHER_INFLIGHT) {
             if (unrolled)
                 f.template run<uint4, FSD_GATHER_INFLIGHT, FSD_GATHER_UNROLLED_DIMS, I>();
             else
                 f.template run<uint4, FSD_GATHER_INFLIGHT, -1, I>();
+        } else if (p.lane_words == 2) {
+            if (unrolled)
+                f.template run<uint4, 2, FSD_GATHER_UNROLLED_DIMS, I>();
+            else
+                f.template run<uint4, 2, -1, I>();
         } else if (unrolled) {
             f.template run<uint4, 1, FSD_GATHER_UNROLLED_DIMS, I>();
         } else {

@@ -105,6 +105,12 @@ typedef struct fsdm_options {
  * to trace: r->modeled = 0 and r->note says so. Returns 0, or -1 for an unknown path. */
 int fsdm_model_plan(const fsd_plan *plan, const fsdm_options *opt, fsdm_report *r);
 
+/* The paged gather's kernel (kernels/gather_step.cuh) for `plan`, with the instantiation the
+ * launch picks; the plan's memory (host memory laid out like the GPU's) is really read and
+ * written. Returns 0. */
+struct fsd_gather_plan;
+int fsdm_model_gather(const struct fsd_gather_plan *plan, const fsdm_options *opt, fsdm_report *r);
+
 /* fastserde-bench's 16-byte copy kernel (bench/bench_kernels.cu) on n bytes, `blocks` blocks
  * (0: 8 per SM, as fsdb_copy16 picks). dst and src 16-byte aligned. */
 int fsdm_model_copy16(void *dst, const void *src, size_t n, unsigned blocks,

@@ -84,15 +84,25 @@ static void analyse_instr(state &s, const instr &in)
     const uint32_t mask = in.mask;
     if (in.kind == G_LD || in.kind == G_ST) {
         s.scratch.clear();
-        double bytes = 0;
+        /* The bytes the instruction uses: lanes that read the same address (a broadcast, e.g.
+         * every lane of a group loading its slot) count once, as DRAM traffic does. */
+        std::pair<uint64_t, uint64_t> ranges[32];
         int lanes = 0;
         for (int l = 0; l < 32; l++) {
             if (!(mask >> l & 1))
                 continue;
-            lanes++;
-            bytes += in.bytes[l];
+            ranges[lanes++] = {in.addr[l], in.addr[l] + in.bytes[l]};
             for (uint64_t sec = in.addr[l] >> 5; sec <= (in.addr[l] + in.bytes[l] - 1) >> 5; sec++)
                 s.scratch.push_back(sec);
+        }
+        std::sort(ranges, ranges + lanes);
+        double bytes = 0;
+        uint64_t covered = 0; /* the end of the union of the ranges so far */
+        for (int i = 0; i < lanes; i++) {
+            const uint64_t lo = std::max(ranges[i].first, covered), hi = ranges[i].second;
+            if (hi > lo)
+                bytes += (double)(hi - lo);
+            covered = std::max(covered, hi);
         }
         std::sort(s.scratch.begin(), s.scratch.end());
         const double sectors = (double)(std::unique(s.scratch.begin(), s.scratch.end()) - s.scratch.begin());
