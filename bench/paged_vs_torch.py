@@ -22,7 +22,10 @@ Llama-3.1-70B (80, 8 x 128; not with --quick):
   torch scat.  per layer x[:, blocks] = chunk's slice (index_put_)
 
 fastserde writes into a buffer allocated once; torch allocates its result per call, as its
-callers do. Every result is checked against index_select's before timing.
+callers do. Every result is checked against index_select's before timing. OMP_WAIT_POLICY is
+PASSIVE unless set: torch's OpenMP threads otherwise spin on both cores for a while after each
+of its ops, and the interleaved round's next contender (fastserde's context threads) ran up to
+1.6x slower behind them; torch's own figures do not change.
 """
 import argparse
 import ctypes
@@ -33,7 +36,8 @@ import statistics
 import sys
 import time
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its OpenMP threads
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python"))
 
@@ -120,7 +124,8 @@ def main():
     ctx, ctx1 = fastserde.Context(cpu_threads=0), fastserde.Context(cpu_threads=1)
     print(f"fastserde {fastserde.library_version()} ({fastserde.library_path()}), torch "
           f"{torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, medians of {a.repeats}; GB/s (packed bytes / time)")
+          f"{os.cpu_count()} cores, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, medians of "
+          f"{a.repeats}; GB/s (packed bytes / time)")
     names = ["memcpy", "gather", "gather 1t", "torch", "index_select", "scatter", "torch scat."]
     print(f"{'model':13s} {'MiB':>6s} " + " ".join(f"{n:>9s}" for n in names) +
           "   x mcp x torch x isel  scat x mcp  scat x torch")
