@@ -250,6 +250,14 @@ void mockcuda_get_stats(mockcuda_stats *s)
     mk_unlock();
 }
 
+long mockcuda_spin_waits(void)
+{
+    mk_lock();
+    long n = mk.spin_waits;
+    mk_unlock();
+    return n;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Errors and devices                                                                          */
 

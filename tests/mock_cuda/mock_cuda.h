@@ -116,6 +116,14 @@ void mockcuda_peek(void *dst, const void *src, size_t n);
 /* Writes n bytes into device memory (or any memory) at `dst` right now (tests only). */
 void mockcuda_poke(void *dst, const void *src, size_t n);
 
+/* cudaEventSynchronize calls so far on events made without cudaEventBlockingSync (a host
+ * thread spinning on a core while it waits). */
+long mockcuda_spin_waits(void);
+
+/* The flags cudaHostAlloc or cudaHostRegister was given for the pinned range holding p (-1:
+ * p is not pinned host memory). */
+long mockcuda_host_flags(const void *p);
+
 #ifdef __cplusplus
 }
 #endif

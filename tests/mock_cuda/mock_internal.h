@@ -4,6 +4,7 @@
  *   mock_memory.c   device / pinned allocations, pointer attributes, protection
  *   mock_streams.c  streams, events, the op queues and the seeded scheduler, copies
  *   mock_launch.c   fsdk_launch: kernel ops run on the emulated grid
+ *   mock_capture.c  stream capture, graphs (instantiate, launch), the capture rules
  * One process-wide mutex guards it all; ops execute on the thread that makes the API call that
  * runs them, with the mutex held.
  */
@@ -49,12 +50,25 @@ typedef struct mk_stream {
     int destroyed; /* cudaStreamDestroy'd: retired once empty */
     mk_op *head, *tail;
     uint64_t enqueued, completed;
+    /* stream capture (mock_capture.c): the capture it records into (NULL: none), and the
+     * nodes the next captured op depends on */
+    struct mk_capture *cap;
+    int *tips;
+    int ntips, cap_tips;
+    int priority;
 } mk_stream;
 
 typedef struct mk_event {
     int device;
     int recorded;
     mk_dep last; /* the most recent record */
+    /* last recorded in a capture (cudaErrorCapturedEvent outside it): which one, and the
+     * nodes the record stands for */
+    int captured;
+    uint64_t cap_id;
+    int *nodes;
+    int nnodes;
+    unsigned flags; /* cudaEventCreateWithFlags' */
 } mk_event;
 
 typedef enum mk_mem_kind { MK_MEM_DEVICE, MK_MEM_PINNED, MK_MEM_REGISTERED } mk_mem_kind;
@@ -66,6 +80,7 @@ typedef struct mk_alloc {
     size_t size;
     char *base;     /* the mapping / malloc block */
     size_t rw_size; /* device: readable part of the mapping (a guard page follows) */
+    unsigned flags;  /* cudaHostAlloc / cudaHostRegister flags */
 } mk_alloc;
 
 typedef struct mk_state {
@@ -95,6 +110,7 @@ typedef struct mk_state {
     int fired;
 
     long pending, executed, kernels, pageable, violations;
+    long spin_waits; /* cudaEventSynchronize of events made without cudaEventBlockingSync */
 } mk_state;
 
 extern mk_state mk;
@@ -131,5 +147,39 @@ void mk_progress(int k);
 int mk_dep_done(mk_dep d);
 void mk_streams_reset(void);
 long mk_live_streams(void);
+/* A stream made by the runtime itself (a graph launch's node): non-blocking, retired once
+ * its ops have run. */
+mk_stream *mk_stream_internal(int device);
+mk_op *mk_op_clone(const mk_op *op);
+void mk_op_free(mk_op *op);
+
+/* Stream capture (mock_capture.c). */
+typedef struct mk_capture mk_capture;
+uint64_t mk_thread_id(void);
+/* An op for a capturing stream: becomes a node of its capture (deps: the stream's tips). */
+void mk_capture_add(mk_stream *s, mk_op *op);
+/* cudaErrorStreamCaptureInvalidated when s records into an invalidated capture, else
+ * cudaSuccess: every enqueueing call asks first. */
+cudaError_t mk_capture_gate(const mk_stream *s);
+/* The legacy stream of `device` while a blocking stream of it captures: the captures are
+ * invalidated, cudaErrorStreamCaptureImplicit (else cudaSuccess). */
+cudaError_t mk_capture_legacy(int device, int invalidate);
+/* A potentially unsafe call (allocation, synchronisation) by this thread: when a capture
+ * prohibits it (the capture modes' rules), those captures are invalidated and
+ * cudaErrorStreamCaptureUnsupported is returned; else cudaSuccess. */
+cudaError_t mk_capture_unsafe(const char *call);
+/* Marks s's capture (if any) invalid. */
+void mk_capture_invalidate_stream(const mk_stream *s, const char *why);
+/* Event record / wait on a capturing stream (or a wait on a captured event). */
+cudaError_t mk_capture_record(mk_event *ev, mk_stream *s);
+cudaError_t mk_capture_wait(mk_stream *s, mk_event *ev);
+/* cudaErrorCapturedEvent when ev was last recorded in a capture (invalidating it while it
+ * runs), else cudaSuccess: for synchronising with or querying an event. */
+cudaError_t mk_capture_event_usable(const mk_event *ev);
+/* A stream or event is going away. */
+void mk_capture_forget_stream(mk_stream *s);
+void mk_capture_forget_event(mk_event *ev);
+/* 1 while any capture is active on `device` (-1: any device). */
+int mk_capture_active(int device);
 
 #endif

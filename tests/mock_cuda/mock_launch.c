@@ -31,6 +31,8 @@ cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
 {
     cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);
     mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess)
+        s = NULL;
     if (s == NULL || plan->path == FSD_PATH_EMPTY)
         return mk_leave(e);
     if ((unsigned)plan->path >= FSD_PATH_COUNT)

@@ -155,6 +155,8 @@ static int all_done(void *arg)
 cudaError_t cudaMalloc(void **ptr, size_t size)
 {
     cudaError_t e = mk_enter(MOCKCUDA_MALLOC);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaMalloc");
     if (e == cudaSuccess && ptr == NULL)
         e = cudaErrorInvalidValue;
     if (e == cudaSuccess && mk.devices == 0)
@@ -193,6 +195,8 @@ cudaError_t cudaMalloc(void **ptr, size_t size)
 cudaError_t cudaFree(void *ptr)
 {
     cudaError_t e = mk_enter(MOCKCUDA_FREE);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaFree");
     if (e != cudaSuccess || ptr == NULL)
         return mk_leave(e);
     mk_run_until(all_done, NULL);
@@ -211,8 +215,9 @@ cudaError_t cudaFree(void *ptr)
 
 cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags)
 {
-    (void)flags;
     cudaError_t e = mk_enter(MOCKCUDA_HOST_ALLOC);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaHostAlloc");
     if (e == cudaSuccess && ptr == NULL)
         e = cudaErrorInvalidValue;
     if (e == cudaSuccess && mk.devices == 0)
@@ -229,6 +234,7 @@ cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags)
     }
     a->kind = MK_MEM_PINNED;
     a->device = mk_current_device();
+    a->flags = flags;
     a->base = base;
     a->user = base + RED;
     a->size = size;
@@ -243,6 +249,8 @@ cudaError_t cudaMallocHost(void **ptr, size_t size) { return cudaHostAlloc(ptr, 
 cudaError_t cudaFreeHost(void *ptr)
 {
     cudaError_t e = mk_enter(MOCKCUDA_FREE_HOST);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaFreeHost");
     if (e != cudaSuccess || ptr == NULL)
         return mk_leave(e);
     mk_run_until(all_done, NULL);
@@ -259,8 +267,10 @@ cudaError_t cudaFreeHost(void *ptr)
 
 cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned int flags)
 {
-    (void)flags;
     mk_lock();
+    cudaError_t e = mk_capture_unsafe("cudaHostRegister");
+    if (e != cudaSuccess)
+        return mk_leave(e);
     if (ptr == NULL || size == 0 || mk_find_start(ptr) != NULL)
         return mk_leave(cudaErrorInvalidValue);
     mk_alloc *a = add_alloc();
@@ -270,12 +280,16 @@ cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned int flags)
     a->device = mk_current_device();
     a->user = ptr;
     a->size = size;
+    a->flags = flags;
     return mk_leave(cudaSuccess);
 }
 
 cudaError_t cudaHostUnregister(void *ptr)
 {
     mk_lock();
+    cudaError_t e = mk_capture_unsafe("cudaHostUnregister");
+    if (e != cudaSuccess)
+        return mk_leave(e);
     mk_run_until(all_done, NULL);
     mk_alloc *a = mk_find_start(ptr);
     if (a == NULL || a->kind != MK_MEM_REGISTERED || a->user != (char *)ptr)
@@ -339,6 +353,15 @@ int mockcuda_is_pinned(const void *p, size_t n)
     int r = a != NULL && a->kind != MK_MEM_DEVICE;
     mk_unlock();
     return r;
+}
+
+long mockcuda_host_flags(const void *p)
+{
+    mk_lock();
+    const mk_alloc *a = mk_find_start(p);
+    long f = a != NULL && a->kind != MK_MEM_DEVICE ? (long)a->flags : -1;
+    mk_unlock();
+    return f;
 }
 
 void mockcuda_peek(void *dst, const void *src, size_t n)

@@ -57,7 +57,45 @@ static void retire(mk_stream *s)
             mk.streams[i] = mk.streams[--mk.nstreams];
             break;
         }
+    mk_capture_forget_stream(s);
     free(s);
+}
+
+mk_stream *mk_stream_internal(int device)
+{
+    mk_stream *s = calloc(1, sizeof *s);
+    if (s == NULL || add_stream(s) != 0)
+        abort();
+    s->id = ++mk.next_stream_id;
+    s->device = device;
+    s->destroyed = 1; /* retired once its ops have run; not a live stream */
+    return s;
+}
+
+mk_op *mk_op_clone(const mk_op *op)
+{
+    mk_op *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    c->kind = op->kind;
+    c->dst = op->dst;
+    c->src = op->src;
+    c->n = op->n;
+    if (op->plan != NULL) {
+        c->plan = malloc(sizeof *c->plan);
+        memcpy(c->plan, op->plan, sizeof *c->plan);
+    }
+    return c;
+}
+
+void mk_op_free(mk_op *op)
+{
+    if (op == NULL)
+        return;
+    free(op->staging);
+    free(op->plan);
+    free(op->deps);
+    free(op);
 }
 
 void mk_streams_reset(void)
@@ -90,9 +128,13 @@ mk_stream *mk_stream_get(cudaStream_t handle, cudaError_t *err)
         *err = cudaErrorNoDevice;
         return NULL;
     }
-    /* NULL, cudaStreamLegacy; cudaStreamPerThread is treated as the legacy stream too. */
-    if (handle == NULL || handle == cudaStreamLegacy || handle == cudaStreamPerThread)
+    /* NULL, cudaStreamLegacy; cudaStreamPerThread is treated as the legacy stream too. While
+     * a blocking stream of the device captures, using the legacy stream is invalid. */
+    if (handle == NULL || handle == cudaStreamLegacy || handle == cudaStreamPerThread) {
+        if ((*err = mk_capture_legacy(mk_current_device(), 1)) != cudaSuccess)
+            return NULL;
         return mk.legacy[mk_current_device()];
+    }
     for (int i = 0; i < mk.nstreams; i++)
         if ((cudaStream_t)mk.streams[i] == handle && !mk.streams[i]->destroyed)
             return mk.streams[i];
@@ -109,6 +151,10 @@ static const char *op_name(const mk_op *op)
 
 void mk_enqueue(mk_stream *s, mk_op *op, const mk_dep *extra, int nextra)
 {
+    if (s->cap != NULL) { /* captured: a node of the graph, not work to run */
+        mk_capture_add(s, op);
+        return;
+    }
     int cap = nextra + mk.nstreams;
     op->deps = malloc((size_t)(cap > 0 ? cap : 1) * sizeof *op->deps);
     int n = 0;
@@ -171,10 +217,7 @@ static void execute(mk_stream *s)
     s->completed++;
     mk.pending--;
     mk.executed++;
-    free(op->staging);
-    free(op->plan);
-    free(op->deps);
-    free(op);
+    mk_op_free(op);
     if (s->destroyed && s->head == NULL)
         retire(s);
 }
@@ -267,6 +310,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream)
         e = cudaErrorInvalidResourceHandle;
     } else if (s != NULL) {
         /* As in CUDA: returns at once; the queued work still runs, then the stream goes. */
+        mk_capture_forget_stream(s);
         s->destroyed = 1;
         if (s->head == NULL)
             retire(s);
@@ -278,6 +322,13 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
     cudaError_t e = mk_enter(MOCKCUDA_STREAM_SYNCHRONIZE);
     mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    if (s != NULL && s->cap != NULL) { /* a capturing stream has nothing to run */
+        mk_capture_invalidate_stream(s, "cudaStreamSynchronize of a capturing stream");
+        e = cudaErrorStreamCaptureUnsupported;
+        s = NULL;
+    } else if (s != NULL && (e = mk_capture_unsafe("cudaStreamSynchronize")) != cudaSuccess) {
+        s = NULL;
+    }
     if (s != NULL) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
@@ -290,8 +341,14 @@ cudaError_t cudaStreamQuery(cudaStream_t stream)
     mk_lock();
     cudaError_t e = cudaSuccess;
     mk_stream *s = mk_stream_get(stream, &e);
+    if (s != NULL && s->cap != NULL) {
+        mk_capture_invalidate_stream(s, "cudaStreamQuery of a capturing stream");
+        return mk_leave(cudaErrorStreamCaptureUnsupported);
+    }
     if (s != NULL && s->head != NULL)
         e = cudaErrorNotReady;
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        return mk_leave(e);
     mk_unlock(); /* NotReady is not an error to remember */
     return e;
 }
@@ -301,6 +358,15 @@ cudaError_t cudaDeviceSynchronize(void)
     cudaError_t e = mk_enter(MOCKCUDA_DEVICE_SYNCHRONIZE);
     if (e == cudaSuccess && mk.devices == 0)
         e = cudaErrorNoDevice;
+    if (e == cudaSuccess && mk_capture_active(mk_current_device())) {
+        /* synchronising the device synchronises its capturing streams: always invalid */
+        for (int i = 0; i < mk.nstreams; i++)
+            if (mk.streams[i]->device == mk_current_device())
+                mk_capture_invalidate_stream(mk.streams[i], "cudaDeviceSynchronize");
+        e = cudaErrorStreamCaptureUnsupported;
+    }
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaDeviceSynchronize");
     if (e == cudaSuccess)
         mk_run_until(nothing_pending, NULL);
     return mk_leave(e);
@@ -321,7 +387,6 @@ static mk_event *event_get(cudaEvent_t handle, cudaError_t *err)
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
 {
-    (void)flags;
     cudaError_t e = mk_enter(MOCKCUDA_EVENT_CREATE);
     if (e == cudaSuccess && event == NULL)
         e = cudaErrorInvalidValue;
@@ -341,6 +406,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
     if (ev == NULL)
         return mk_leave(cudaErrorMemoryAllocation);
     ev->device = mk_current_device();
+    ev->flags = flags;
     mk.events[mk.nevents++] = ev;
     *event = (cudaEvent_t)ev;
     return mk_leave(cudaSuccess);
@@ -359,6 +425,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event)
                 mk.events[i] = mk.events[--mk.nevents];
                 break;
             }
+        mk_capture_forget_event(ev);
         free(ev);
     }
     return mk_leave(e);
@@ -373,11 +440,16 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
         mk_violation("cudaEventRecord: event of device %d, stream of device %d", ev->device,
                      s->device);
         e = cudaErrorInvalidResourceHandle;
+    } else if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess) {
+        s = NULL;
+    } else if (s != NULL && s->cap != NULL) {
+        e = mk_capture_record(ev, s);
     } else if (s != NULL) {
         mk_op *op = calloc(1, sizeof *op);
         op->kind = MK_OP_RECORD;
         mk_enqueue(s, op, NULL, 0);
         ev->recorded = 1;
+        ev->captured = 0;
         ev->last = (mk_dep){s->id, op->seq};
     }
     return mk_leave(e);
@@ -389,7 +461,11 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
     cudaError_t e = mk_enter(MOCKCUDA_STREAM_WAIT_EVENT);
     mk_event *ev = e == cudaSuccess ? event_get(event, &e) : NULL;
     mk_stream *s = ev != NULL ? mk_stream_get(stream, &e) : NULL;
-    if (s != NULL && ev->recorded) { /* never recorded: nothing to wait for */
+    if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess)
+        s = NULL;
+    if (s != NULL && (s->cap != NULL || ev->captured)) {
+        e = mk_capture_wait(s, ev);
+    } else if (s != NULL && ev->recorded) { /* never recorded: nothing to wait for */
         mk_op *op = calloc(1, sizeof *op);
         op->kind = MK_OP_WAIT;
         mk_enqueue(s, op, &ev->last, 1);
@@ -401,7 +477,12 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event)
 {
     cudaError_t e = mk_enter(MOCKCUDA_EVENT_SYNCHRONIZE);
     mk_event *ev = e == cudaSuccess ? event_get(event, &e) : NULL;
+    if (ev != NULL && ((e = mk_capture_event_usable(ev)) != cudaSuccess ||
+                       (e = mk_capture_unsafe("cudaEventSynchronize")) != cudaSuccess))
+        ev = NULL;
     if (ev != NULL && ev->recorded) {
+        if (!(ev->flags & cudaEventBlockingSync))
+            mk.spin_waits++;
         mk_dep d = ev->last;
         mk_run_until(dep_reached, &d);
     }
@@ -413,8 +494,12 @@ cudaError_t cudaEventQuery(cudaEvent_t event)
     mk_lock();
     cudaError_t e = cudaSuccess;
     mk_event *ev = event_get(event, &e);
+    if (ev != NULL && (e = mk_capture_event_usable(ev)) != cudaSuccess)
+        return mk_leave(e);
     if (ev != NULL && ev->recorded && !mk_dep_done(ev->last))
         e = cudaErrorNotReady;
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        return mk_leave(e);
     mk_unlock();
     return e;
 }
@@ -459,6 +544,11 @@ static cudaError_t queue_copy(void *dst, const void *src, size_t n, enum cudaMem
         mk_violation("copy of %zu bytes between overlapping ranges %p, %p", n, src, dst);
         return cudaErrorInvalidValue;
     }
+    if (s->cap != NULL && (sa == NULL || da == NULL)) {
+        /* a graph cannot hold a copy with pageable host memory */
+        mk_capture_invalidate_stream(s, "a copy with pageable host memory");
+        return cudaErrorStreamCaptureUnsupported;
+    }
     mk_op *op = calloc(1, sizeof *op);
     op->kind = MK_OP_COPY;
     op->dst = dst;
@@ -484,6 +574,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
 {
     cudaError_t e = mk_enter(MOCKCUDA_MEMCPY_ASYNC);
     mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess)
+        s = NULL;
     int sync = 0;
     if (s != NULL && n > 0)
         e = queue_copy(dst, src, n, kind, s, &sync);
@@ -497,6 +589,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind)
 {
     cudaError_t e = mk_enter(MOCKCUDA_MEMCPY);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaMemcpy");
     mk_stream *s = e == cudaSuccess ? mk_stream_get(NULL, &e) : NULL;
     int sync = 0;
     if (s != NULL && n > 0)
