@@ -57,7 +57,7 @@ static fsd_status create_gpu_side(fsd_context *ctx)
         return fsd_cuda_failure(e, "cudaStreamCreateWithFlags");
     FSD_NAME_STREAM(ctx->pack_stream, "fastserde pack");
     FSD_NAME_STREAM(ctx->copy_stream, "fastserde copy");
-    cudaEvent_t *events[3 + 2 * FSD_MAX_CHUNKS];
+    cudaEvent_t *events[3 + 3 * FSD_MAX_CHUNKS];
     int n = 0;
     events[n++] = &ctx->start;
     events[n++] = &ctx->pack_done;
@@ -65,9 +65,13 @@ static fsd_status create_gpu_side(fsd_context *ctx)
     for (int i = 0; i < ctx->chunks; i++) {
         events[n++] = &ctx->kernel_ev[i];
         events[n++] = &ctx->copy_ev[i];
+        events[n++] = &ctx->host_ev[i];
     }
+    /* Blocking sync: a host thread that waits on one sleeps instead of spinning a core (the
+     * CPU threads copying chunks need the cores); no timing. */
     for (int i = 0; i < n; i++)
-        if ((e = cudaEventCreateWithFlags(events[i], cudaEventDisableTiming)) != cudaSuccess)
+        if ((e = cudaEventCreateWithFlags(events[i], cudaEventDisableTiming | cudaEventBlockingSync)) !=
+            cudaSuccess)
             return fsd_cuda_failure(e, "cudaEventCreateWithFlags");
     size_t bytes = ctx->chunk_bytes * (size_t)ctx->chunks;
     if ((ctx->pinned = fsd_alloc_pinned(&ctx->alloc, bytes)) == NULL)
@@ -161,6 +165,8 @@ void fsd_context_destroy(fsd_context *ctx)
                 (void)cudaEventDestroy(ctx->kernel_ev[i]);
             if (ctx->copy_ev[i])
                 (void)cudaEventDestroy(ctx->copy_ev[i]);
+            if (ctx->host_ev[i])
+                (void)cudaEventDestroy(ctx->host_ev[i]);
         }
         if (ctx->pack_stream)
             (void)cudaStreamDestroy(ctx->pack_stream);

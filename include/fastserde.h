@@ -19,8 +19,21 @@
  *     is accepted, `bits` must be a positive multiple of 8 and `lanes` at least 1.
  *  4. A `cudaStream_t` is always the last argument, passed by value; NULL is the legacy default
  *     stream. It is ignored for host tensors. For CUDA tensors the work is enqueued on it and
- *     the call returns without waiting: no host synchronisation, no allocation, so the calls
- *     can be captured in a CUDA graph. The current CUDA device is saved and restored.
+ *     the call returns without waiting. The current CUDA device is saved and restored.
+ *  4a. CUDA graphs: a call "may be captured" when, made on a stream that is being captured
+ *     (cudaStreamBeginCapture, any cudaStreamCaptureMode), it enqueues its work into the
+ *     capture without synchronising, allocating or waiting on work outside the capture, and
+ *     each launch of the graph made from it does the call's work again (on the memory named
+ *     in the call: refill it between launches). These may: fsd_pack and fsd_unpack of CUDA
+ *     tensors, and fsd_pack_to_host / fsd_unpack_from_host of CUDA tensors with a pinned host
+ *     buffer. The round trip through pageable host memory cannot be (the CPU copies it during
+ *     the call): on a capturing stream it returns FSD_ERROR_INVALID_ARGUMENT, captures
+ *     nothing, and leaves the capture usable. fsd_to_bytes, fsd_from_bytes, context creation
+ *     and destruction and a deleter of fsd_from_bytes synchronise or allocate: never call them
+ *     on a capturing stream, and not while the calling thread captures in global or
+ *     thread-local mode (CUDA fails such calls and invalidates the capture). When a call
+ *     fails inside a capture, its work may be partly captured: the capture is left unjoined,
+ *     so that cudaStreamEndCapture fails instead of making a graph of part of a call.
  *  5. On any error found by checking the arguments (every status but FSD_ERROR_CUDA and
  *     FSD_ERROR_OUT_OF_MEMORY from the GPU), nothing is written to any output buffer or
  *     tensor. When a CUDA call fails partway through a round trip, part of the output may have
@@ -261,11 +274,18 @@ FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage 
  *    copied straight into host_dst; the call returns once everything is enqueued, without
  *    waiting: the bytes are ready when `stream` reaches the point of the call.
  *  In both CUDA cases `stream` waits (through an event) for the context's work, so work
- *  enqueued on it afterwards sees the result.
+ *  enqueued on it afterwards sees the result. Calls of one context on different streams are
+ *  ordered by the context itself where they share its chunks.
+ *  - Captured in a graph (pinned host_dst only, see 4a): the graph uses the context's chunks
+ *    each time it runs, so it must not run at the same time as another call of the same
+ *    context or another launch of such a graph: launch it on the stream of the context's other
+ *    calls, or order it with events (the context cannot order work it does not see). Until
+ *    the capture ends, use the context only in that capture.
  * `stream` must belong to the context's device (or be NULL).
  * @return FSD_SUCCESS; the codes of fsd_pack; FSD_ERROR_INVALID_ARGUMENT for a NULL ctx, a
- *         CUDA tensor on another device than the context's, or a host_dst in device memory;
- *         FSD_ERROR_NO_GPU for a CUDA tensor with a host-only context; FSD_ERROR_CUDA.
+ *         CUDA tensor on another device than the context's, a host_dst in device memory, or
+ *         a pageable host_dst on a capturing stream; FSD_ERROR_NO_GPU for a CUDA tensor with a
+ *         host-only context; FSD_ERROR_CUDA (also for a stream whose capture was invalidated).
  * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */
 FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_dst,
@@ -280,7 +300,7 @@ FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void 
  *    already enqueued on `stream`; dst is written when `stream` reaches the point of the call.
  *    A pageable host_src has been read when the call returns (it may be reused at once); a
  *    pinned host_src is read by DMA directly and must stay unchanged until `stream` reaches
- *    the point of the call.
+ *    the point of the call. Capture in a graph: as fsd_pack_to_host (pinned host_src only).
  * @return as fsd_pack_to_host, with fsd_unpack's size and aliasing checks.
  * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */

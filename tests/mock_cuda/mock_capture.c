@@ -502,3 +502,17 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream)
     free(done);
     return mk_leave(cudaSuccess);
 }
+
+cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t *nodes, size_t *count)
+{
+    mk_lock();
+    const mk_graph *g = (const mk_graph *)graph;
+    if (g == NULL || count == NULL)
+        return mk_leave(cudaErrorInvalidValue);
+    if (nodes != NULL) {
+        mk_violation("cudaGraphGetNodes: only the count is modelled");
+        return mk_leave(cudaErrorNotSupported);
+    }
+    *count = (size_t)g->nnodes;
+    return mk_leave(cudaSuccess);
+}

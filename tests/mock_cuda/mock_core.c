@@ -284,6 +284,16 @@ const char *cudaGetErrorName(cudaError_t e)
     case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
     case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
     case cudaErrorUnknown: return "cudaErrorUnknown";
+    case cudaErrorNotSupported: return "cudaErrorNotSupported";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureUnmatched: return "cudaErrorStreamCaptureUnmatched";
+    case cudaErrorStreamCaptureUnjoined: return "cudaErrorStreamCaptureUnjoined";
+    case cudaErrorStreamCaptureIsolation: return "cudaErrorStreamCaptureIsolation";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorCapturedEvent: return "cudaErrorCapturedEvent";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
     default: return "cudaError (mock: unnamed)";
     }
 }
@@ -301,6 +311,12 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered (mock)";
     case cudaErrorLaunchOutOfResources: return "too many resources requested for launch (mock)";
     case cudaErrorUnknown: return "unknown error (mock)";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing (mock)";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture (mock)";
+    case cudaErrorStreamCaptureUnjoined: return "capture sequence contains a fork that was not joined to the primary stream (mock)";
+    case cudaErrorStreamCaptureIsolation: return "dependency created on uncaptured work in another stream (mock)";
+    case cudaErrorStreamCaptureImplicit: return "operation would make the legacy stream depend on a capturing blocking stream (mock)";
+    case cudaErrorCapturedEvent: return "operation not permitted on an event last recorded in a capturing stream (mock)";
     default: return "unrecognized error code (mock)";
     }
 }
