@@ -9,7 +9,9 @@
  *  - the context used uncaptured before the capture (so that its events were recorded outside
  *    it) and after (so that they were last recorded inside one);
  *  - refused in a capture, with nothing captured and the capture left valid: the round trip
- *    through pageable host memory (the CPU copies it during the call).
+ *    through pageable host memory (the CPU copies it during the call);
+ *  - failing inside a capture (CUDA calls failing in turn): an error, nothing synchronised,
+ *    and no graph of part of the call.
  *
  *   FSD_TEST_SEED=<n>    replay a run (the seed is printed first)
  *   FSD_TEST_CASES=<n>   random layouts (default 36)
@@ -326,6 +328,78 @@ static void test_pageable_refused(void **state)
     fsd_context_destroy(ctx);
 }
 
+/* A call that fails inside a capture (each launch and each event record failing in turn)
+ * returns an error, synchronises nothing, and the capture cannot be ended into a graph of part
+ * of the call: cudaStreamEndCapture fails, or the call captured nothing at all. The context
+ * works afterwards. */
+static void test_failure_in_capture(void **state)
+{
+    (void)state;
+    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+    cfg.chunk_bytes = 4096;
+    cfg.chunks = 2;
+    fsd_context *ctx = NULL;
+    assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
+    cudaStream_t s;
+    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    fsdt_case c;
+    for (int i = 0;; i++) { /* a strided case of several chunks that nests */
+        fsdt_case_make(&c, 78, i);
+        if (c.packed_size > 9000 && c.nests && !c.aliasing && c.t.strides != NULL)
+            break;
+        fsdt_case_free(&c);
+    }
+    world w;
+    world_open(&w, &c, ctx, 78);
+    static const mockcuda_api APIS[] = {MOCKCUDA_LAUNCH, MOCKCUDA_EVENT_RECORD,
+                                        MOCKCUDA_STREAM_WAIT_EVENT, MOCKCUDA_MEMCPY_ASYNC};
+    long injected = 0;
+    for (int k = 3; k <= 4; k++) /* fsd_pack_to_host, fsd_unpack_from_host (pinned) */
+        for (size_t a = 0; a < sizeof APIS / sizeof APIS[0]; a++)
+            for (long n = 1; n <= 12; n++) {
+                long syncs = mockcuda_calls(MOCKCUDA_STREAM_SYNCHRONIZE) +
+                             mockcuda_calls(MOCKCUDA_EVENT_SYNCHRONIZE);
+                CUDA_OK(cudaStreamBeginCapture(s, MODES[n % 3]));
+                mockcuda_fail_nth(APIS[a], n, cudaSuccess);
+                fsd_status st = CALLS[k].enqueue(&w, s);
+                int fired = mockcuda_fail_fired();
+                mockcuda_fail_none();
+                cudaGraph_t g = NULL;
+                cudaError_t e = cudaStreamEndCapture(s, &g);
+                (void)cudaGetLastError();
+                if (!fired) {
+                    assert_int_equal(st, FSD_SUCCESS);
+                    CUDA_OK(e);
+                    CUDA_OK(cudaGraphDestroy(g));
+                    break;
+                }
+                injected++;
+                if (st == FSD_SUCCESS)
+                    fail_msg("%s: call %ld of %s failed in a capture, yet FSD_SUCCESS",
+                             CALLS[k].name, n, mockcuda_api_name(APIS[a]));
+                size_t nodes = 0;
+                if (e == cudaSuccess && (cudaGraphGetNodes(g, NULL, &nodes) != cudaSuccess || nodes > 0))
+                    fail_msg("%s: call %ld of %s failed in a capture, and the capture ended "
+                             "into a graph of %zu nodes", CALLS[k].name, n,
+                             mockcuda_api_name(APIS[a]), nodes);
+                if (g != NULL)
+                    CUDA_OK(cudaGraphDestroy(g));
+                if (mockcuda_calls(MOCKCUDA_STREAM_SYNCHRONIZE) +
+                        mockcuda_calls(MOCKCUDA_EVENT_SYNCHRONIZE) != syncs)
+                    fail_msg("%s: failed in a capture and synchronised", CALLS[k].name);
+                uncaptured_round_trip(&w, s);
+            }
+    assert_true(injected > 20);
+    world_close(&w);
+    fsdt_case_free(&c);
+    CUDA_OK(cudaStreamDestroy(s));
+    fsd_context_destroy(ctx);
+    mockcuda_stats st;
+    mockcuda_drain();
+    mockcuda_get_stats(&st);
+    assert_int_equal(st.violations, 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -333,6 +407,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capture_and_replay),
         cmocka_unit_test(test_pageable_refused),
+        cmocka_unit_test(test_failure_in_capture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
