@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "error.h"
 
 static void *hook_alloc(const fsd_alloc *a, fsd_alloc_kind kind, size_t n, int device)
 {
@@ -18,8 +19,9 @@ void *fsd_alloc_pinned(const fsd_alloc *a, size_t n)
     if (a->hooks.alloc)
         return hook_alloc(a, FSD_ALLOC_PINNED, n, -1);
     void *p = NULL;
-    if (cudaHostAlloc(&p, n, cudaHostAllocDefault) != cudaSuccess) {
-        (void)cudaGetLastError();
+    cudaError_t e = cudaHostAlloc(&p, n, cudaHostAllocDefault);
+    if (e != cudaSuccess) {
+        fsd_cuda_forget(e);
         return NULL;
     }
     return p;
@@ -30,8 +32,9 @@ void *fsd_alloc_device(const fsd_alloc *a, size_t n, int device)
     if (a->hooks.alloc)
         return hook_alloc(a, FSD_ALLOC_DEVICE, n, device);
     void *p = NULL;
-    if (cudaMalloc(&p, n) != cudaSuccess) {
-        (void)cudaGetLastError();
+    cudaError_t e = cudaMalloc(&p, n);
+    if (e != cudaSuccess) {
+        fsd_cuda_forget(e);
         return NULL;
     }
     return p;
@@ -54,7 +57,7 @@ void fsd_free_pinned(const fsd_alloc *a, void *p)
     if (a->hooks.free)
         a->hooks.free(a->hooks.user, FSD_ALLOC_PINNED, p, -1);
     else
-        (void)cudaFreeHost(p);
+        fsd_cuda_forget(cudaFreeHost(p));
 }
 
 void fsd_free_device(const fsd_alloc *a, void *p, int device)
@@ -64,5 +67,5 @@ void fsd_free_device(const fsd_alloc *a, void *p, int device)
     if (a->hooks.free)
         a->hooks.free(a->hooks.user, FSD_ALLOC_DEVICE, p, device);
     else
-        (void)cudaFree(p);
+        fsd_cuda_forget(cudaFree(p));
 }

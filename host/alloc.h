@@ -13,7 +13,8 @@ typedef struct fsd_alloc {
     fsd_allocator hooks; /* both NULL: the defaults */
 } fsd_alloc;
 
-/* NULL on failure (a failed CUDA allocation's sticky error is cleared). */
+/* NULL on failure (the runtime's last error of a failed CUDA allocation is forgotten:
+ * fsd_cuda_forget). */
 void *fsd_alloc_host(const fsd_alloc *a, size_t n);
 void *fsd_alloc_pinned(const fsd_alloc *a, size_t n);
 void *fsd_alloc_device(const fsd_alloc *a, size_t n, int device); /* current device: `device` */

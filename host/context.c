@@ -86,13 +86,14 @@ static fsd_status create_gpu_side(fsd_context *ctx)
 static fsd_status pick_device(fsd_context *ctx, int wanted)
 {
     int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-        (void)cudaGetLastError();
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+        fsd_cuda_forget(e);
         ctx->device = -1;
         return FSD_SUCCESS;
     }
     if (wanted == -1) {
-        cudaError_t e = cudaGetDevice(&wanted);
+        e = cudaGetDevice(&wanted);
         if (e != cudaSuccess)
             return fsd_cuda_failure(e, "cudaGetDevice");
     }
@@ -150,32 +151,33 @@ void fsd_context_destroy(fsd_context *ctx)
     if (ctx->device >= 0) {
         if (fsd_context_enter(ctx, &prev) != FSD_SUCCESS) {
             prev = ctx->device; /* unknown: free on the context's device, restore nothing */
-            (void)cudaSetDevice(ctx->device);
+            fsd_cuda_forget(cudaSetDevice(ctx->device));
         }
+        /* Errors here are not reported (there is no status to return) and not left for the
+         * caller's cudaGetLastError either; an error the caller left pending is kept. */
         if (ctx->pack_stream)
-            (void)cudaStreamSynchronize(ctx->pack_stream);
+            fsd_cuda_forget(cudaStreamSynchronize(ctx->pack_stream));
         if (ctx->copy_stream)
-            (void)cudaStreamSynchronize(ctx->copy_stream);
+            fsd_cuda_forget(cudaStreamSynchronize(ctx->copy_stream));
         cudaEvent_t *singles[] = {&ctx->start, &ctx->pack_done, &ctx->copy_done};
         for (int i = 0; i < 3; i++)
             if (*singles[i])
-                (void)cudaEventDestroy(*singles[i]);
+                fsd_cuda_forget(cudaEventDestroy(*singles[i]));
         for (int i = 0; i < FSD_MAX_CHUNKS; i++) {
             if (ctx->kernel_ev[i])
-                (void)cudaEventDestroy(ctx->kernel_ev[i]);
+                fsd_cuda_forget(cudaEventDestroy(ctx->kernel_ev[i]));
             if (ctx->copy_ev[i])
-                (void)cudaEventDestroy(ctx->copy_ev[i]);
+                fsd_cuda_forget(cudaEventDestroy(ctx->copy_ev[i]));
             if (ctx->host_ev[i])
-                (void)cudaEventDestroy(ctx->host_ev[i]);
+                fsd_cuda_forget(cudaEventDestroy(ctx->host_ev[i]));
         }
         if (ctx->pack_stream)
-            (void)cudaStreamDestroy(ctx->pack_stream);
+            fsd_cuda_forget(cudaStreamDestroy(ctx->pack_stream));
         if (ctx->copy_stream)
-            (void)cudaStreamDestroy(ctx->copy_stream);
+            fsd_cuda_forget(cudaStreamDestroy(ctx->copy_stream));
         fsd_free_pinned(&ctx->alloc, ctx->pinned);
         fsd_free_device(&ctx->alloc, ctx->device_chunks, ctx->device);
         fsd_context_leave(ctx, prev);
-        (void)cudaGetLastError();
     }
     fsd_pool_destroy(ctx->pool);
     fsd_alloc a = ctx->alloc;

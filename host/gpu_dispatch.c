@@ -11,7 +11,7 @@ fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
-        (void)cudaGetLastError();
+        fsd_cuda_forget(e);
         return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA tensor, but no usable GPU: cudaGetDeviceCount: %s",
                         e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
     }

@@ -86,13 +86,14 @@ static void free_owned(owned_tensor *o)
     void *data = o->managed.dl_tensor.data;
     if (o->on_device) {
         int prev = -1, dev = o->managed.dl_tensor.device.device_id;
-        (void)cudaGetDevice(&prev);
+        /* errors are not reported (a deleter has no status) and not left for the caller's
+         * cudaGetLastError; an error the caller left pending is kept */
+        fsd_cuda_forget(cudaGetDevice(&prev));
         if (prev != dev)
-            (void)cudaSetDevice(dev);
+            fsd_cuda_forget(cudaSetDevice(dev));
         fsd_free_device(&o->alloc, data, dev);
         if (prev >= 0 && prev != dev)
-            (void)cudaSetDevice(prev);
-        (void)cudaGetLastError();
+            fsd_cuda_forget(cudaSetDevice(prev));
     } else {
         fsd_free_host(&o->alloc, data);
     }

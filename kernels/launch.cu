@@ -1,9 +1,12 @@
 /*
  * launch.cu — the __global__ wrappers around the step functions, and fsdk_launch, the one
  * entry from host/ (kernel_launch.h). The wrappers only map CUDA's block and thread indices
- * (and the barrier between TRANSPOSE's phases) onto the step functions.
+ * (and the barrier between TRANSPOSE's phases) onto the step functions. Kernels are launched
+ * through fsdk_launch_kernel (launch_check.cuh): each launch reports its own error, never one
+ * the caller left pending.
  */
 #include "kernel_launch.h"
+#include "launch_check.cuh"
 #include "runs_step.cuh"
 #include "transpose_step.cuh"
 
@@ -26,20 +29,28 @@ __global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_tran
 }
 
 template <typename I>
-static void launch_runs(const fsd_plan &p, cudaStream_t s)
+static cudaError_t launch_runs(fsd_plan &p, cudaStream_t s)
 {
     const dim3 grid(p.grid), block(p.block);
     switch (p.path == FSD_PATH_GENERIC ? -1 : p.ndim) {
-    case 1: fsd_runs_kernel<1, I><<<grid, block, 0, s>>>(p); break;
-    case 2: fsd_runs_kernel<2, I><<<grid, block, 0, s>>>(p); break;
-    case 3: fsd_runs_kernel<3, I><<<grid, block, 0, s>>>(p); break;
-    case 4: fsd_runs_kernel<4, I><<<grid, block, 0, s>>>(p); break;
-    default: fsd_runs_kernel<-1, I><<<grid, block, 0, s>>>(p); break;
+    case 1: return fsdk_launch_kernel(fsd_runs_kernel<1, I>, grid, block, 0, s, p);
+    case 2: return fsdk_launch_kernel(fsd_runs_kernel<2, I>, grid, block, 0, s, p);
+    case 3: return fsdk_launch_kernel(fsd_runs_kernel<3, I>, grid, block, 0, s, p);
+    case 4: return fsdk_launch_kernel(fsd_runs_kernel<4, I>, grid, block, 0, s, p);
+    default: return fsdk_launch_kernel(fsd_runs_kernel<-1, I>, grid, block, 0, s, p);
     }
 }
 
-extern "C" cudaError_t fsdk_launch(const fsd_plan *p, cudaStream_t stream)
+template <typename I>
+static cudaError_t launch_transpose(fsd_plan &p, cudaStream_t s)
 {
+    return fsdk_launch_kernel(fsd_transpose_kernel<I>, dim3(p.grid), dim3(p.block), 0, s, p);
+}
+
+extern "C" cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
+{
+    fsd_plan copy = *plan; /* the kernels' parameter, passed by address */
+    const fsd_plan *p = &copy;
     switch (p->path) {
     case FSD_PATH_EMPTY:
         return cudaSuccess;
@@ -53,19 +64,11 @@ extern "C" cudaError_t fsdk_launch(const fsd_plan *p, cudaStream_t stream)
     }
     case FSD_PATH_RUNS:
     case FSD_PATH_GENERIC:
-        if (p->index64)
-            launch_runs<uint64_t>(*p, stream);
-        else
-            launch_runs<uint32_t>(*p, stream);
-        break;
+        return p->index64 ? launch_runs<uint64_t>(copy, stream) : launch_runs<uint32_t>(copy, stream);
     case FSD_PATH_TRANSPOSE:
-        if (p->index64)
-            fsd_transpose_kernel<uint64_t><<<p->grid, p->block, 0, stream>>>(*p);
-        else
-            fsd_transpose_kernel<uint32_t><<<p->grid, p->block, 0, stream>>>(*p);
-        break;
+        return p->index64 ? launch_transpose<uint64_t>(copy, stream)
+                          : launch_transpose<uint32_t>(copy, stream);
     default:
         return cudaErrorInvalidValue;
     }
-    return cudaPeekAtLastError();
 }

@@ -40,6 +40,7 @@ typedef struct mk_op {
     void *staging;
     /* MK_OP_KERNEL */
     fsd_plan *plan;
+    int index64; /* the kernel's index width: 1 64-bit, 0 32-bit, -1 drawn when it runs */
 } mk_op;
 
 typedef struct mk_stream {
@@ -152,6 +153,10 @@ long mk_live_streams(void);
 mk_stream *mk_stream_internal(int device);
 mk_op *mk_op_clone(const mk_op *op);
 void mk_op_free(mk_op *op);
+
+/* Kernels (mock_launch.c): checks `plan` as the GPU would fault on it and queues it on
+ * `stream` to run on the emulated grid. The caller holds the lock (mk_enter). */
+cudaError_t mk_launch_plan(const fsd_plan *plan, cudaStream_t stream, int index64);
 
 /* Stream capture (mock_capture.c). */
 typedef struct mk_capture mk_capture;

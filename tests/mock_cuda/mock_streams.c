@@ -78,6 +78,7 @@ mk_op *mk_op_clone(const mk_op *op)
     if (c == NULL)
         abort();
     c->kind = op->kind;
+    c->index64 = op->index64;
     c->dst = op->dst;
     c->src = op->src;
     c->n = op->n;
@@ -204,7 +205,7 @@ static void execute(mk_stream *s)
         memcpy(op->dst, op->staging ? op->staging : op->src, op->n);
         break;
     case MK_OP_KERNEL:
-        if (fsdt_emulate(op->plan, (int)(mk_rand() & 1)) != 0)
+        if (fsdt_emulate(op->plan, op->index64 >= 0 ? op->index64 : (int)(mk_rand() & 1)) != 0)
             mk_violation("kernel of an unknown path %d", (int)op->plan->path);
         mk.kernels++;
         break;

@@ -1,0 +1,16 @@
+/*
+ * mock_fsdk_launch.c — fsdk_launch (host/kernel_launch.h) for the stand-in runtime
+ * (fsd_mock_runtime): instead of kernels/launch.cu, the plan goes straight to the mock's kernel
+ * launch (mock_launch.c) and runs on the emulated grid with 32- or 64-bit indices drawn at
+ * random. fsd_mock_runtime_kernels links the real launch.cu instead (mock_kernel_api.c).
+ */
+#include "kernel_launch.h"
+#include "mock_internal.h"
+
+cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
+{
+    cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);
+    if (e == cudaSuccess)
+        e = mk_launch_plan(plan, stream, -1);
+    return mk_leave(e);
+}
