@@ -3,6 +3,7 @@
 #include "error.h"
 #include "gpu_dispatch.h"
 #include "kernel_launch.h"
+#include "memkind.h"
 #include "plan_build.h"
 
 fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
@@ -23,7 +24,10 @@ fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
     if (st != FSD_SUCCESS)
         return st;
     int sms = 0;
-    if ((e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, l->device_id)) != cudaSuccess) {
+    if ((st = fsd_check_gpu_access(packed, l->total_bytes, l->device_id,
+                                   dir == FSD_DIR_PACK ? "dst" : "src")) != FSD_SUCCESS) {
+        /* memory the GPU cannot reach: refused before anything is enqueued */
+    } else if ((e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, l->device_id)) != cudaSuccess) {
         st = fsd_cuda_failure(e, "cudaDeviceGetAttribute");
     } else {
         fsd_plan plan;

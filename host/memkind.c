@@ -40,31 +40,32 @@ cudaError_t fsd_memkind_of(const void *p, fsd_mem *out)
     return cudaSuccess;
 }
 
-cudaError_t fsd_memkind_of_range(const void *p, size_t n, fsd_mem *out)
+int fsd_mem_same(fsd_mem a, fsd_mem b)
 {
-    cudaError_t e = fsd_memkind_of(p, out);
+    return a.kind == b.kind && (a.kind != FSD_MEM_DEVICE || a.device == b.device);
+}
+
+cudaError_t fsd_memkind_of_range(const void *p, size_t n, fsd_mem *first, fsd_mem *last)
+{
+    cudaError_t e = fsd_memkind_of(p, first);
+    *last = *first;
     if (e != cudaSuccess || n <= 1)
         return e;
-    fsd_mem last;
-    if ((e = fsd_memkind_of((const char *)p + (n - 1), &last)) != cudaSuccess)
-        return e;
-    if (out->kind == last.kind && (out->kind != FSD_MEM_DEVICE || out->device == last.device))
-        return cudaSuccess;
-    if (out->kind != FSD_MEM_DEVICE && last.kind == FSD_MEM_DEVICE)
-        *out = last;
-    else if (out->kind != FSD_MEM_DEVICE)
-        out->kind = FSD_MEM_PAGEABLE;
-    return cudaSuccess;
+    return fsd_memkind_of((const char *)p + (n - 1), last);
 }
 
 fsd_status fsd_check_gpu_access(const void *p, size_t n, int device, const char *what)
 {
     if (n == 0)
         return FSD_SUCCESS;
-    fsd_mem m;
-    cudaError_t e = fsd_memkind_of_range(p, n, &m);
+    fsd_mem m, last;
+    cudaError_t e = fsd_memkind_of_range(p, n, &m, &last);
     if (e != cudaSuccess)
         return fsd_cuda_failure(e, "cudaPointerGetAttributes");
+    if (!fsd_mem_same(m, last))
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s (%zu bytes) starts in %s and ends in %s: "
+                        "not one buffer GPU %d can access", what, n, kind_name(m.kind),
+                        kind_name(last.kind), device);
     switch (m.kind) {
     case FSD_MEM_PINNED:
     case FSD_MEM_MANAGED:
@@ -94,12 +95,12 @@ fsd_status fsd_check_host_access(const void *p, size_t n, const char *what)
 {
     if (n == 0)
         return FSD_SUCCESS;
-    fsd_mem m;
-    cudaError_t e = fsd_memkind_of_range(p, n, &m);
+    fsd_mem m, last;
+    cudaError_t e = fsd_memkind_of_range(p, n, &m, &last);
     if (e != cudaSuccess)
         return fsd_cuda_failure(e, "cudaPointerGetAttributes");
-    if (m.kind == FSD_MEM_DEVICE)
+    if (m.kind == FSD_MEM_DEVICE || last.kind == FSD_MEM_DEVICE)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s is device memory (of device %d), not host "
-                        "memory", what, m.device);
+                        "memory", what, m.kind == FSD_MEM_DEVICE ? m.device : last.device);
     return FSD_SUCCESS;
 }

@@ -36,16 +36,18 @@ typedef struct fsd_mem {
  * returned (the thread's last error forgotten, fsd_cuda_forget). */
 cudaError_t fsd_memkind_of(const void *p, fsd_mem *out);
 
-/* The kind of the range [p, p + n): the kind of both ends when they agree; device memory when
- * either end is (of that end's device); else pageable (pinned or managed at one end only).
- * n = 0: the kind of p. */
-cudaError_t fsd_memkind_of_range(const void *p, size_t n, fsd_mem *out);
+/* The kinds of the first and the last byte of [p, p + n) (n = 0: both the kind of p). */
+cudaError_t fsd_memkind_of_range(const void *p, size_t n, fsd_mem *first, fsd_mem *last);
+
+/* 1 when both ends are the same kind (and, for device memory, the same device). */
+int fsd_mem_same(fsd_mem a, fsd_mem b);
 
 /*
  * FSD_SUCCESS when GPU `device` can read and write every byte of [p, p + n) (n = 0: always):
  * device memory of `device`, managed memory, pinned host memory, or pageable memory on a
- * device that reports cudaDevAttrPageableMemoryAccess (HMM / ATS systems). Device memory of
- * another GPU is refused (fastserde does not rely on peer access). Else
+ * device that reports cudaDevAttrPageableMemoryAccess (HMM / ATS systems), both ends of the
+ * same kind. Device memory of another GPU is refused (fastserde does not rely on peer
+ * access). Else
  * FSD_ERROR_INVALID_ARGUMENT, the message naming `what` and the kind found; FSD_ERROR_NO_GPU
  * or FSD_ERROR_CUDA when the runtime cannot answer.
  */

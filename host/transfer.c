@@ -227,15 +227,17 @@ static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cu
     if (st != FSD_SUCCESS)
         return st;
     call cl = {ctx, l, host, fsd_layout_contiguous(l), 0, 0};
-    fsd_mem m;
-    cudaError_t e = fsd_memkind_of_range(host, l->total_bytes, &m);
+    /* Pinned at both ends: the DMA reaches it directly; device memory at either end: not a
+     * host buffer; else (pageable, managed, mixed) through the pinned chunks. */
+    fsd_mem m, last;
+    cudaError_t e = fsd_memkind_of_range(host, l->total_bytes, &m, &last);
     if (e != cudaSuccess)
         st = fsd_cuda_failure(e, "cudaPointerGetAttributes");
-    else if (m.kind == FSD_MEM_DEVICE)
+    else if (m.kind == FSD_MEM_DEVICE || last.kind == FSD_MEM_DEVICE)
         st = fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s is device memory, not host memory", what);
     if (st == FSD_SUCCESS)
         st = capture_state(stream, &cl.captured, fn);
-    cl.direct = m.kind == FSD_MEM_PINNED;
+    cl.direct = m.kind == FSD_MEM_PINNED && last.kind == FSD_MEM_PINNED;
     if (st == FSD_SUCCESS && cl.captured && !cl.direct)
         st = fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s: %s is pageable memory, which the CPU copies "
                       "during the call: a stream capture cannot hold that; use pinned memory "

@@ -130,15 +130,21 @@ FSD_API fsd_status fsd_packed_size(const DLTensor *t, size_t *nbytes);
  *
  * @param src       the strided tensor to read. Zero strides (broadcasts) and negative strides
  *                  are fine. `data` may be NULL when the tensor has no elements.
- * @param dst       the packed bytes. For a host `src`: host memory. For a CUDA `src`: memory
- *                  the GPU of `src` can write (device memory, managed memory, or mapped pinned
- *                  host memory). May be NULL when the packed size is 0. Must not overlap `src`.
+ * @param dst       the packed bytes. For a host `src`: host memory (not checked). For a CUDA
+ *                  `src`: memory the GPU of `src` can write: its device memory, managed
+ *                  memory, or pinned host memory (cudaHostAlloc / cudaHostRegister); pageable
+ *                  memory only where that GPU reports cudaDevAttrPageableMemoryAccess. This is
+ *                  checked before anything is enqueued, from the kinds of the first and the
+ *                  last byte (two cudaPointerGetAttributes lookups, nothing cached). May be
+ *                  NULL when the packed size is 0. Must not overlap `src`.
  * @param dst_size  the size of `dst` in bytes; at least the packed size.
  * @param stream    CUDA tensors: the stream the kernel is enqueued on (the copy is complete
  *                  when the stream reaches it). Host tensors: ignored, the copy is done on
  *                  return.
  * @return FSD_SUCCESS; the codes of fsd_packed_size, and
- *         FSD_ERROR_INVALID_ARGUMENT  data or dst NULL while there are bytes to copy;
+ *         FSD_ERROR_INVALID_ARGUMENT  data or dst NULL while there are bytes to copy; for a
+ *                                     CUDA src, a dst the GPU cannot write (pageable, memory
+ *                                     of another GPU, a range not of one kind);
  *         FSD_ERROR_SIZE_MISMATCH     dst_size smaller than the packed size;
  *         FSD_ERROR_OVERFLOW          a byte offset of an element does not fit in the address
  *                                     space;
@@ -152,8 +158,8 @@ FSD_API fsd_status fsd_pack(const DLTensor *src, void *dst, size_t dst_size, cud
  * them into the elements of `dst`. Exactly the bytes of the view's elements are written, no
  * other byte of the underlying storage.
  *
- * @param src       the packed bytes (same memory rules as fsd_pack's dst). Must not overlap
- *                  the elements of `dst`.
+ * @param src       the packed bytes (same memory rules and check as fsd_pack's dst). Must
+ *                  not overlap the elements of `dst`.
  * @param src_size  must equal the packed size of `dst`.
  * @param dst       the strided tensor to write. Its elements must not alias: a zero stride on
  *                  a dimension longer than 1, or strides that do not nest (sorted by |stride|,
@@ -265,8 +271,10 @@ FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage 
 /*
  * fsd_pack_to_host: packs `src` into host memory `host_dst` (fsd_pack's bytes).
  *  - Host tensor: fsd_pack with the context's CPU threads; `stream` is ignored; the bytes are
- *    ready on return.
- *  - CUDA tensor (on the context's device), `host_dst` pageable: chunk by chunk, the pack
+ *    ready on return. A host_dst in device memory is refused (checked on a context with a
+ *    GPU: two cudaPointerGetAttributes lookups).
+ *  - CUDA tensor (on the context's device), `host_dst` pageable (or managed, or pinned at one
+ *    end only): chunk by chunk, the pack
  *    kernel fills a device chunk, a D2H copy moves it into a pinned chunk, and the CPU threads
  *    copy it into host_dst, the three stages of consecutive chunks overlapping. The work starts
  *    after everything already enqueued on `stream`, and the bytes are ready on return.
@@ -293,7 +301,8 @@ FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void 
 
 /*
  * fsd_unpack_from_host: the reverse: writes the packed bytes `host_src` into `dst`.
- *  - Host tensor: fsd_unpack with the context's CPU threads; done on return.
+ *  - Host tensor: fsd_unpack with the context's CPU threads; done on return. A host_src in
+ *    device memory is refused, as for fsd_pack_to_host.
  *  - CUDA tensor: chunk by chunk, the CPU copies host_src into a pinned chunk, a H2D copy
  *    fills a device chunk, the unpack kernel scatters it into dst (a contiguous dst skips the
  *    kernel), the stages of consecutive chunks overlapping. The work starts after everything
