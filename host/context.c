@@ -1,4 +1,5 @@
 /* context.c — creating, querying and destroying contexts (see fastserde.h and context.h). */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -7,7 +8,10 @@
 #include "error.h"
 #include "nvtx.h"
 
-#define FSD_MAX_THREADS 64
+#define FSD_DEFAULT_MAX_THREADS 64 /* cpu_threads 0: one per core, at most this many */
+
+/* The size of a version-1 config: everything up to and including `allocator`. */
+#define FSD_CONFIG_V1_SIZE offsetof(fsd_context_config, stream_priority)
 
 fsd_status fsd_context_enter(const fsd_context *ctx, int *prev)
 {
@@ -19,20 +23,47 @@ void fsd_context_leave(const fsd_context *ctx, int prev)
     fsd_device_leave(ctx->device, prev);
 }
 
+/* Copies the caller's config into *out (the defaults where an older version has no field),
+ * after checking its size, magic and version: only what the caller's struct holds is read. */
+static fsd_status read_config(const fsd_context_config *in, fsd_context_config *out)
+{
+    const fsd_context_config defaults = FSD_CONTEXT_CONFIG_INIT;
+    *out = defaults;
+    if (in == NULL)
+        return FSD_SUCCESS;
+    /* size, magic and version first: every version starts with them */
+    size_t size = in->size;
+    uint32_t magic = in->magic, version = in->version;
+    int known = magic == FSD_CONFIG_MAGIC &&
+                ((version == 1 && size == FSD_CONFIG_V1_SIZE) ||
+                 (version == FSD_CONFIG_VERSION && size == sizeof(fsd_context_config)));
+    if (!known)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: size %zu, magic %#x, version %u: "
+                        "start from FSD_CONTEXT_CONFIG_INIT", size, magic, version);
+    memcpy(out, in, size);
+    out->size = sizeof *out;
+    out->version = FSD_CONFIG_VERSION;
+    return FSD_SUCCESS;
+}
+
 static fsd_status check_config(const fsd_context_config *c)
 {
-    if (c->size != sizeof(fsd_context_config) || c->magic != FSD_CONFIG_MAGIC ||
-        c->version != FSD_CONFIG_VERSION)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: size %zu, magic %#x, version %u: "
-                        "start from FSD_CONTEXT_CONFIG_INIT", c->size, c->magic, c->version);
-    if (c->chunk_bytes % 4096 != 0)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: chunk_bytes %zu is not a multiple of 4096",
-                        c->chunk_bytes);
+    if (c->chunk_bytes % 4096 != 0 || c->chunk_bytes > FSD_MAX_CHUNK_BYTES)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: chunk_bytes %zu is not a multiple of "
+                        "4096 up to FSD_MAX_CHUNK_BYTES (%zu)", c->chunk_bytes, FSD_MAX_CHUNK_BYTES);
     if (c->chunks != 0 && (c->chunks < 2 || c->chunks > FSD_MAX_CHUNKS))
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: chunks %d is not in 2..%d", c->chunks,
                         FSD_MAX_CHUNKS);
-    if (c->cpu_threads < 0)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: cpu_threads %d is negative", c->cpu_threads);
+    /* both factors are bounded now: the product fits in 64 bits */
+    uint64_t ring = (uint64_t)(c->chunk_bytes ? c->chunk_bytes : FSD_DEFAULT_CHUNK_BYTES) *
+                    (uint64_t)(c->chunks ? c->chunks : FSD_DEFAULT_CHUNKS);
+    if (ring > FSD_MAX_RING_BYTES || ring > SIZE_MAX)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: chunk_bytes x chunks is %llu bytes, "
+                        "above FSD_MAX_RING_BYTES (%llu)", (unsigned long long)ring,
+                        (unsigned long long)FSD_MAX_RING_BYTES);
+    if (c->cpu_threads < 0 || c->cpu_threads > FSD_MAX_CPU_THREADS)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: cpu_threads %d is not in 0..%d",
+                        c->cpu_threads, FSD_MAX_CPU_THREADS);
     if ((c->allocator.alloc == NULL) != (c->allocator.free == NULL))
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: set both allocator hooks or neither");
     if (c->device < -1)
@@ -43,7 +74,7 @@ static fsd_status check_config(const fsd_context_config *c)
 static int default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > FSD_MAX_THREADS ? FSD_MAX_THREADS : (int)n;
+    return n < 1 ? 1 : n > FSD_DEFAULT_MAX_THREADS ? FSD_DEFAULT_MAX_THREADS : (int)n;
 }
 
 /* Streams, events and chunks on ctx->device (already current). */
@@ -52,9 +83,11 @@ static fsd_status create_gpu_side(fsd_context *ctx)
     cudaError_t e;
     if ((e = cudaDeviceGetAttribute(&ctx->sm_count, cudaDevAttrMultiProcessorCount, ctx->device)) != cudaSuccess)
         return fsd_cuda_failure(e, "cudaDeviceGetAttribute");
-    if ((e = cudaStreamCreateWithFlags(&ctx->pack_stream, cudaStreamNonBlocking)) != cudaSuccess ||
-        (e = cudaStreamCreateWithFlags(&ctx->copy_stream, cudaStreamNonBlocking)) != cudaSuccess)
-        return fsd_cuda_failure(e, "cudaStreamCreateWithFlags");
+    if ((e = cudaStreamCreateWithPriority(&ctx->pack_stream, cudaStreamNonBlocking,
+                                          ctx->stream_priority)) != cudaSuccess ||
+        (e = cudaStreamCreateWithPriority(&ctx->copy_stream, cudaStreamNonBlocking,
+                                          ctx->stream_priority)) != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaStreamCreateWithPriority");
     FSD_NAME_STREAM(ctx->pack_stream, "fastserde pack");
     FSD_NAME_STREAM(ctx->copy_stream, "fastserde copy");
     cudaEvent_t *events[3 + 3 * FSD_MAX_CHUNKS];
@@ -109,10 +142,10 @@ fsd_status fsd_context_create(fsd_context **out, const fsd_context_config *confi
     if (out == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
     *out = NULL;
-    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
-    if (config != NULL)
-        cfg = *config;
-    fsd_status st = check_config(&cfg);
+    fsd_context_config cfg;
+    fsd_status st = read_config(config, &cfg);
+    if (st == FSD_SUCCESS)
+        st = check_config(&cfg);
     if (st != FSD_SUCCESS)
         return st;
     fsd_alloc a = {cfg.allocator};
@@ -123,6 +156,7 @@ fsd_status fsd_context_create(fsd_context **out, const fsd_context_config *confi
     ctx->alloc = a;
     ctx->chunk_bytes = cfg.chunk_bytes ? cfg.chunk_bytes : FSD_DEFAULT_CHUNK_BYTES;
     ctx->chunks = cfg.chunks ? cfg.chunks : FSD_DEFAULT_CHUNKS;
+    ctx->stream_priority = cfg.stream_priority;
     ctx->device = -1;
     st = fsd_pool_create(&ctx->pool, cfg.cpu_threads ? cfg.cpu_threads : default_threads(), &ctx->alloc);
     if (st == FSD_SUCCESS)

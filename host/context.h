@@ -10,8 +10,6 @@
 #include "fastserde.h"
 #include "thread_pool.h"
 
-#define FSD_MAX_CHUNKS 64
-
 struct fsd_context {
     fsd_alloc alloc;
     size_t chunk_bytes;
@@ -21,6 +19,7 @@ struct fsd_context {
     /* GPU staging; device < 0 for a host-only context (no GPU). */
     int device;
     int sm_count;
+    int stream_priority;                      /* of both streams (the config's)             */
     cudaStream_t pack_stream;                 /* pack / unpack kernels          */
     cudaStream_t copy_stream;                 /* D2H / H2D copies               */
     /* Events, all made with cudaEventBlockingSync (a host that waits sleeps, it does not spin

@@ -207,15 +207,24 @@ typedef struct fsd_allocator {
 } fsd_allocator;
 
 #define FSD_CONFIG_MAGIC 0x46534443u /* "FSDC" */
-#define FSD_CONFIG_VERSION 1u
+#define FSD_CONFIG_VERSION 2u
 #define FSD_DEFAULT_CHUNK_BYTES ((size_t)8 << 20)
 #define FSD_DEFAULT_CHUNKS 3
+/* Limits of a configuration, the same with or without a GPU (fsd_context_create refuses what
+ * exceeds them with FSD_ERROR_INVALID_ARGUMENT, before allocating anything). */
+#define FSD_MAX_CHUNKS 64
+#define FSD_MAX_CHUNK_BYTES ((size_t)1 << 30)    /* 1 GiB per chunk                        */
+#define FSD_MAX_RING_BYTES ((uint64_t)4 << 30)   /* chunk_bytes * chunks: 4 GiB of pinned
+                                                  * memory (and as much on the device)     */
+#define FSD_MAX_CPU_THREADS 256
 
 /*
  * Context configuration. Start from FSD_CONTEXT_CONFIG_INIT and set what you need, so that
  * fields added in later versions get their defaults:
  *     fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
  *     cfg.chunk_bytes = 4 << 20;
+ * A struct from an older header is accepted as it was (version 1: `size` up to and including
+ * `allocator`); the fields it lacks get their defaults.
  */
 typedef struct fsd_context_config {
     size_t size;          /* sizeof(fsd_context_config), set by the initializer              */
@@ -223,15 +232,22 @@ typedef struct fsd_context_config {
     uint32_t version;     /* FSD_CONFIG_VERSION                                               */
     int device;           /* CUDA device of the staging buffers; -1: the current device      */
     size_t chunk_bytes;   /* bytes per pinned / device chunk: 0 = FSD_DEFAULT_CHUNK_BYTES;
-                           * else a multiple of 4096                                          */
-    int chunks;           /* chunks in the ring, 2..64; 0 = FSD_DEFAULT_CHUNKS                */
-    int cpu_threads;      /* threads for host copies, the caller's included: 0 = one per
-                           * core (at most 64), 1 = the calling thread only                   */
+                           * else a multiple of 4096, at most FSD_MAX_CHUNK_BYTES, and
+                           * chunk_bytes * chunks at most FSD_MAX_RING_BYTES                  */
+    int chunks;           /* chunks in the ring, 2..FSD_MAX_CHUNKS; 0 = FSD_DEFAULT_CHUNKS    */
+    int cpu_threads;      /* threads for host copies, the caller's included, at most
+                           * FSD_MAX_CPU_THREADS: 0 = one per core (at most 64), 1 = the
+                           * calling thread only                                              */
     fsd_allocator allocator;
+    /* version 2 */
+    int stream_priority;  /* priority of the context's two streams (cudaStreamCreateWith-
+                           * Priority): 0 = the default; lower numbers are higher priorities;
+                           * CUDA clamps a value outside the device's range (see
+                           * cudaDeviceGetStreamPriorityRange, e.g. -5..0)                    */
 } fsd_context_config;
 
 #define FSD_CONTEXT_CONFIG_INIT \
-    { sizeof(fsd_context_config), FSD_CONFIG_MAGIC, FSD_CONFIG_VERSION, -1, 0, 0, 0, { NULL, NULL, NULL } }
+    { sizeof(fsd_context_config), FSD_CONFIG_MAGIC, FSD_CONFIG_VERSION, -1, 0, 0, 0, { NULL, NULL, NULL }, 0 }
 
 /* What a context holds (fsd_context_memory). */
 typedef struct fsd_context_usage {
@@ -250,9 +266,14 @@ typedef struct fsd_context_usage {
  * @param config  NULL for the defaults, else a struct from FSD_CONTEXT_CONFIG_INIT.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  ctx NULL; config with a wrong size, magic or version, a
- *                                     chunk size that is not a multiple of 4096, chunks out of
- *                                     2..64, negative cpu_threads, only one of the hooks set,
- *                                     or (when there is a GPU) a device that does not exist;
+ *                                     chunk size that is not a multiple of 4096 or above
+ *                                     FSD_MAX_CHUNK_BYTES, chunks out of 2..FSD_MAX_CHUNKS,
+ *                                     chunk_bytes * chunks above FSD_MAX_RING_BYTES (however
+ *                                     large the product: no wrap-around), cpu_threads
+ *                                     negative or above FSD_MAX_CPU_THREADS, only one of the
+ *                                     hooks set, or (when there is a GPU) a device that does
+ *                                     not exist; all but the last checked the same way with
+ *                                     or without a GPU, before anything is allocated;
  *         FSD_ERROR_OUT_OF_MEMORY     an allocation failed (everything made so far is freed);
  *         FSD_ERROR_CUDA              a stream or event could not be made.
  * Thread-safe.
@@ -260,7 +281,9 @@ typedef struct fsd_context_usage {
 FSD_API fsd_status fsd_context_create(fsd_context **ctx, const fsd_context_config *config);
 
 /* fsd_context_destroy: waits for the context's GPU work, then frees everything. NULL is fine.
- * Not while another thread uses the context. */
+ * Not while another thread uses the context. Destroying a context twice (or using it after)
+ * is undefined behaviour, as for free(): fastserde cannot tell a destroyed context from
+ * memory reused for something else. */
 FSD_API void fsd_context_destroy(fsd_context *ctx);
 
 /* fsd_context_memory: what `ctx` holds; it does not grow after creation.

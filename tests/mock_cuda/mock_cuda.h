@@ -32,7 +32,7 @@ typedef enum mockcuda_api {
     MOCKCUDA_GET_DEVICE,
     MOCKCUDA_SET_DEVICE,
     MOCKCUDA_DEVICE_GET_ATTRIBUTE,
-    MOCKCUDA_STREAM_CREATE,       /* cudaStreamCreate and cudaStreamCreateWithFlags */
+    MOCKCUDA_STREAM_CREATE,       /* cudaStreamCreate, cudaStreamCreateWithFlags / WithPriority */
     MOCKCUDA_STREAM_DESTROY,
     MOCKCUDA_STREAM_SYNCHRONIZE,
     MOCKCUDA_STREAM_WAIT_EVENT,

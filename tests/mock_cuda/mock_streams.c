@@ -279,7 +279,34 @@ void mockcuda_drain(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Streams                                                                                     */
 
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
+/* The priority range of every mock device: 0 (least, the default) to -5 (greatest), as on
+ * recent GPUs; out-of-range priorities are clamped, as CUDA does. */
+#define MK_LEAST_PRIORITY 0
+#define MK_GREATEST_PRIORITY (-5)
+
+cudaError_t cudaDeviceGetStreamPriorityRange(int *least, int *greatest)
+{
+    mk_lock();
+    if (least != NULL)
+        *least = MK_LEAST_PRIORITY;
+    if (greatest != NULL)
+        *greatest = MK_GREATEST_PRIORITY;
+    return mk_leave(mk.devices == 0 ? cudaErrorNoDevice : cudaSuccess);
+}
+
+cudaError_t cudaStreamGetPriority(cudaStream_t stream, int *priority)
+{
+    mk_lock();
+    cudaError_t e = cudaSuccess;
+    mk_stream *s = mk_stream_get(stream, &e);
+    if (s != NULL && priority == NULL)
+        e = cudaErrorInvalidValue;
+    else if (s != NULL)
+        *priority = s->priority;
+    return mk_leave(e);
+}
+
+static cudaError_t stream_create(cudaStream_t *stream, unsigned int flags, int priority)
 {
     cudaError_t e = mk_enter(MOCKCUDA_STREAM_CREATE);
     if (e == cudaSuccess && stream == NULL)
@@ -296,8 +323,21 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
     s->id = ++mk.next_stream_id;
     s->device = mk_current_device();
     s->blocking = (flags & cudaStreamNonBlocking) == 0;
+    s->priority = priority < MK_GREATEST_PRIORITY ? MK_GREATEST_PRIORITY
+                  : priority > MK_LEAST_PRIORITY  ? MK_LEAST_PRIORITY
+                                                  : priority;
     *stream = (cudaStream_t)s;
     return mk_leave(cudaSuccess);
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
+{
+    return stream_create(stream, flags, 0);
+}
+
+cudaError_t cudaStreamCreateWithPriority(cudaStream_t *stream, unsigned int flags, int priority)
+{
+    return stream_create(stream, flags, priority);
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t *stream) { return cudaStreamCreateWithFlags(stream, 0); }
