@@ -82,6 +82,7 @@ static void init(void)
         mk.sms = 1;
     mk.protect = (int)env_long("MOCK_CUDA_PROTECT", 1) != 0;
     mk.verbose = (int)env_long("MOCK_CUDA_VERBOSE", 0) != 0;
+    mk.memory_limit = (size_t)env_long("MOCK_CUDA_MEMORY", 0);
     const char *f = getenv("MOCK_CUDA_FAIL");
     if (f != NULL)
         parse_failures(f);
@@ -247,6 +248,13 @@ void mockcuda_get_stats(mockcuda_stats *s)
     s->kernels = mk.kernels;
     s->pageable_copies = mk.pageable;
     s->violations = mk.violations;
+    mk_unlock();
+}
+
+void mockcuda_set_memory_limit(size_t bytes)
+{
+    mk_lock();
+    mk.memory_limit = bytes;
     mk_unlock();
 }
 

@@ -116,6 +116,11 @@ void mockcuda_peek(void *dst, const void *src, size_t n);
 /* Writes n bytes into device memory (or any memory) at `dst` right now (tests only). */
 void mockcuda_poke(void *dst, const void *src, size_t n);
 
+/* A finite memory: a cudaMalloc / cudaMallocAsync / cudaHostAlloc that would bring the live
+ * device and pinned bytes above `bytes` fails with cudaErrorMemoryAllocation (0: no limit, the
+ * default; environment MOCK_CUDA_MEMORY). */
+void mockcuda_set_memory_limit(size_t bytes);
+
 /* cudaEventSynchronize calls so far on events made without cudaEventBlockingSync (a host
  * thread spinning on a core while it waits). */
 long mockcuda_spin_waits(void);

@@ -112,6 +112,7 @@ typedef struct mk_state {
 
     long pending, executed, kernels, pageable, violations;
     long spin_waits; /* cudaEventSynchronize of events made without cudaEventBlockingSync */
+    size_t memory_limit; /* device + pinned bytes live at once (0: no limit) */
 } mk_state;
 
 extern mk_state mk;
@@ -136,6 +137,7 @@ mk_alloc *mk_find_start(const void *p);     /* the allocation holding byte p, or
 void mk_exec_begin(void);                   /* device memory readable and writable */
 void mk_exec_end(void);
 void mk_memory_init(void);
+int mk_memory_fits(size_t n);               /* within the memory limit with n more bytes */
 
 /* Streams (mock_streams.c). */
 mk_stream *mk_stream_get(cudaStream_t s, cudaError_t *err); /* NULL: error in *err */

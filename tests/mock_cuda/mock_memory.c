@@ -133,6 +133,18 @@ static mk_alloc *add_alloc(void)
 
 static void remove_alloc(mk_alloc *a) { *a = mk.allocs[--mk.nallocs]; }
 
+/* 1 when n more bytes of device or pinned memory stay within the memory limit. */
+int mk_memory_fits(size_t n)
+{
+    if (mk.memory_limit == 0)
+        return 1;
+    size_t live = 0;
+    for (int i = 0; i < mk.nallocs; i++)
+        if (mk.allocs[i].kind != MK_MEM_REGISTERED)
+            live += mk.allocs[i].size;
+    return n <= mk.memory_limit && live <= mk.memory_limit - n;
+}
+
 /* Red zones of a live allocation; the block must be readable. */
 static void check_red(const mk_alloc *a, const char *what)
 {
@@ -163,6 +175,8 @@ cudaError_t cudaMalloc(void **ptr, size_t size)
         e = cudaErrorNoDevice;
     if (ptr != NULL)
         *ptr = NULL;
+    if (e == cudaSuccess && !mk_memory_fits(size))
+        e = cudaErrorMemoryAllocation;
     if (e != cudaSuccess || size == 0)
         return mk_leave(e);
     size_t rw = (RED + size + RED + page - 1) / page * page;
@@ -224,6 +238,8 @@ cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags)
         e = cudaErrorNoDevice;
     if (ptr != NULL)
         *ptr = NULL;
+    if (e == cudaSuccess && !mk_memory_fits(size))
+        e = cudaErrorMemoryAllocation;
     if (e != cudaSuccess)
         return mk_leave(e);
     char *base = aligned_alloc(RED, RED + (size + RED - 1) / RED * RED + RED);
