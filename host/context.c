@@ -6,6 +6,7 @@
 #include "context.h"
 #include "device.h"
 #include "error.h"
+#include "numa.h"
 #include "nvtx.h"
 
 #define FSD_DEFAULT_MAX_THREADS 64 /* cpu_threads 0: one per core, at most this many */
@@ -77,6 +78,37 @@ static int default_threads(void)
     return n < 1 ? 1 : n > FSD_DEFAULT_MAX_THREADS ? FSD_DEFAULT_MAX_THREADS : (int)n;
 }
 
+/* The pool fsd_from_bytes allocates its CUDA tensors from, in stream order: without hooks and
+ * where the device has memory pools (else fsd_from_bytes uses cudaMalloc). It keeps up to
+ * FSD_POOL_KEEP_BYTES of freed memory for the next tensors (the release threshold); the rest
+ * goes back to the device. Its memory is not counted by fsd_context_memory. */
+#define FSD_POOL_KEEP_BYTES ((uint64_t)256 << 20)
+
+static fsd_status create_mem_pool(fsd_context *ctx)
+{
+    int supported = 0;
+    cudaError_t e = cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, ctx->device);
+    if (e != cudaSuccess) {
+        fsd_cuda_forget(e);
+        supported = 0;
+    }
+    if (ctx->alloc.hooks.alloc != NULL || !supported)
+        return FSD_SUCCESS;
+    struct cudaMemPoolProps props;
+    memset(&props, 0, sizeof props);
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = ctx->device;
+    if ((e = cudaMemPoolCreate(&ctx->mem_pool, &props)) != cudaSuccess) {
+        ctx->mem_pool = NULL;
+        return fsd_cuda_failure(e, "cudaMemPoolCreate");
+    }
+    uint64_t keep = FSD_POOL_KEEP_BYTES;
+    if ((e = cudaMemPoolSetAttribute(ctx->mem_pool, cudaMemPoolAttrReleaseThreshold, &keep)) != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaMemPoolSetAttribute");
+    return FSD_SUCCESS;
+}
+
 /* Streams, events and chunks on ctx->device (already current). */
 static fsd_status create_gpu_side(fsd_context *ctx)
 {
@@ -107,12 +139,13 @@ static fsd_status create_gpu_side(fsd_context *ctx)
             cudaSuccess)
             return fsd_cuda_failure(e, "cudaEventCreateWithFlags");
     size_t bytes = ctx->chunk_bytes * (size_t)ctx->chunks;
-    if ((ctx->pinned = fsd_alloc_pinned(&ctx->alloc, bytes)) == NULL)
+    ctx->numa_node = fsd_numa_node_of_device(ctx->device, "/sys");
+    if ((ctx->pinned = fsd_alloc_pinned(&ctx->alloc, bytes, ctx->numa_node, &ctx->pinned_how)) == NULL)
         return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "context: cannot allocate %zu bytes of pinned memory", bytes);
     if ((ctx->device_chunks = fsd_alloc_device(&ctx->alloc, bytes, ctx->device)) == NULL)
         return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "context: cannot allocate %zu bytes on device %d",
                         bytes, ctx->device);
-    return FSD_SUCCESS;
+    return create_mem_pool(ctx);
 }
 
 /* With a usable GPU: ctx->device set from the config; without one: -1. */
@@ -209,8 +242,12 @@ void fsd_context_destroy(fsd_context *ctx)
             fsd_cuda_forget(cudaStreamDestroy(ctx->pack_stream));
         if (ctx->copy_stream)
             fsd_cuda_forget(cudaStreamDestroy(ctx->copy_stream));
-        fsd_free_pinned(&ctx->alloc, ctx->pinned);
+        fsd_free_pinned(&ctx->alloc, ctx->pinned, ctx->chunk_bytes * (size_t)ctx->chunks,
+                        ctx->pinned_how);
         fsd_free_device(&ctx->alloc, ctx->device_chunks, ctx->device);
+        /* tensors of fsd_from_bytes still alive keep their memory until their deleter */
+        if (ctx->mem_pool)
+            fsd_cuda_forget(cudaMemPoolDestroy(ctx->mem_pool));
         fsd_context_leave(ctx, prev);
     }
     fsd_pool_destroy(ctx->pool);

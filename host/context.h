@@ -37,7 +37,11 @@ struct fsd_context {
                                                * there); the host waits on it before reusing
                                                * pinned chunk i                               */
     char *pinned;                             /* chunks * chunk_bytes                         */
+    fsd_alloc_how pinned_how;                 /* hooks, cudaHostAlloc, or on the GPU's node   */
+    int numa_node;                            /* of the pinned chunks, -1: not placed         */
     char *device_chunks;                      /* chunks * chunk_bytes                         */
+    cudaMemPool_t mem_pool;                   /* fsd_from_bytes' tensors (NULL: hooks, or no
+                                               * pools on the device: cudaMalloc)             */
 };
 
 /* Makes ctx->device current, saving the caller's device in *prev. */

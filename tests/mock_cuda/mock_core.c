@@ -20,7 +20,7 @@ static const char *const API_NAMES[MOCKCUDA_API_COUNT] = {
     "cudaStreamWaitEvent", "cudaEventCreateWithFlags", "cudaEventDestroy", "cudaEventRecord",
     "cudaEventSynchronize", "cudaMemcpyAsync", "cudaMemcpy", "cudaMalloc", "cudaFree",
     "cudaHostAlloc", "cudaFreeHost", "cudaPointerGetAttributes", "cudaDeviceSynchronize",
-    "fsdk_launch",
+    "fsdk_launch", "cudaMallocAsync", "cudaFreeAsync", "cudaMemPoolCreate",
 };
 
 const char *mockcuda_api_name(mockcuda_api api)
@@ -33,6 +33,7 @@ static cudaError_t default_error(mockcuda_api api)
     switch (api) {
     case MOCKCUDA_MALLOC:
     case MOCKCUDA_HOST_ALLOC:
+    case MOCKCUDA_MALLOC_ASYNC:
         return cudaErrorMemoryAllocation;
     case MOCKCUDA_LAUNCH:
         return cudaErrorLaunchOutOfResources;
@@ -381,10 +382,24 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
         case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
         case cudaDevAttrUnifiedAddressing: *value = 1; break;
         case cudaDevAttrCanMapHostMemory: *value = 1; break;
+        case cudaDevAttrMemoryPoolsSupported: *value = 1; break;
+        case cudaDevAttrPageableMemoryAccess: *value = 0; break;
         default: e = cudaErrorInvalidValue; break;
         }
     }
     return mk_leave(e);
+}
+
+/* Bus ids no machine has (so that sysfs knows nothing of them: no NUMA node). */
+cudaError_t cudaDeviceGetPCIBusId(char *bus, int len, int device)
+{
+    mk_lock();
+    if (bus == NULL || len < 13)
+        return mk_leave(cudaErrorInvalidValue);
+    if (device < 0 || device >= mk.devices)
+        return mk_leave(mk.devices == 0 ? cudaErrorNoDevice : cudaErrorInvalidDevice);
+    snprintf(bus, (size_t)len, "0000:F%X:1F.7", device & 0xF);
+    return mk_leave(cudaSuccess);
 }
 
 /* ------------------------------------------------------------------------------------------ */

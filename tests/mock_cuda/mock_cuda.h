@@ -49,6 +49,9 @@ typedef enum mockcuda_api {
     MOCKCUDA_POINTER_GET_ATTRIBUTES,
     MOCKCUDA_DEVICE_SYNCHRONIZE,
     MOCKCUDA_LAUNCH,              /* fsdk_launch: a kernel of the library */
+    MOCKCUDA_MALLOC_ASYNC,        /* cudaMallocAsync and cudaMallocFromPoolAsync */
+    MOCKCUDA_FREE_ASYNC,
+    MOCKCUDA_MEM_POOL_CREATE,
     MOCKCUDA_API_COUNT
 } mockcuda_api;
 
@@ -120,6 +123,9 @@ void mockcuda_poke(void *dst, const void *src, size_t n);
  * device and pinned bytes above `bytes` fails with cudaErrorMemoryAllocation (0: no limit, the
  * default; environment MOCK_CUDA_MEMORY). */
 void mockcuda_set_memory_limit(size_t bytes);
+
+/* Memory pools alive (cudaMemPoolCreate'd, not destroyed). */
+long mockcuda_pools(void);
 
 /* cudaEventSynchronize calls so far on events made without cudaEventBlockingSync (a host
  * thread spinning on a core while it waits). */

@@ -25,7 +25,14 @@ typedef struct mk_dep {
     uint64_t stream_id, seq;
 } mk_dep;
 
-typedef enum mk_op_kind { MK_OP_COPY, MK_OP_KERNEL, MK_OP_RECORD, MK_OP_WAIT } mk_op_kind;
+typedef enum mk_op_kind {
+    MK_OP_COPY,
+    MK_OP_KERNEL,
+    MK_OP_RECORD,
+    MK_OP_WAIT,
+    MK_OP_ALLOC, /* cudaMallocAsync: the allocation (dst) may be used from here on */
+    MK_OP_FREE   /* cudaFreeAsync: the allocation (dst) goes back to its pool */
+} mk_op_kind;
 
 typedef struct mk_op {
     mk_op_kind kind;
@@ -82,6 +89,8 @@ typedef struct mk_alloc {
     char *base;     /* the mapping / malloc block */
     size_t rw_size; /* device: readable part of the mapping (a guard page follows) */
     unsigned flags;  /* cudaHostAlloc / cudaHostRegister flags */
+    int pooled;      /* from cudaMallocAsync: usable once its ALLOC op has run (`ready`) */
+    int ready;
 } mk_alloc;
 
 typedef struct mk_state {
@@ -138,6 +147,10 @@ void mk_exec_begin(void);                   /* device memory readable and writab
 void mk_exec_end(void);
 void mk_memory_init(void);
 int mk_memory_fits(size_t n);               /* within the memory limit with n more bytes */
+mk_alloc *mk_device_alloc(size_t size, int device); /* NULL: no memory */
+void mk_device_release(mk_alloc *a, const char *what); /* checks the red zones, unmaps */
+/* At execution of an op touching p: a stream-ordered allocation must be ready. */
+void mk_check_ready(const void *p, const char *what);
 
 /* Streams (mock_streams.c). */
 mk_stream *mk_stream_get(cudaStream_t s, cudaError_t *err); /* NULL: error in *err */

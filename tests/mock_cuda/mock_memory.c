@@ -164,6 +164,43 @@ static int all_done(void *arg)
     return mk.pending == 0;
 }
 
+mk_alloc *mk_device_alloc(size_t size, int device)
+{
+    size_t rw = (RED + size + RED + page - 1) / page * page;
+    char *base = mmap(NULL, rw + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mk_alloc *a = base == MAP_FAILED ? NULL : add_alloc();
+    if (a == NULL) {
+        if (base != MAP_FAILED)
+            munmap(base, rw + page);
+        return NULL;
+    }
+    a->kind = MK_MEM_DEVICE;
+    a->device = device;
+    a->base = base;
+    a->rw_size = rw;
+    a->user = base + RED;
+    a->size = size;
+    /* Fresh device memory is not zeroed in CUDA either. */
+    for (size_t i = 0; i < size; i++)
+        a->user[i] = (char)(0xD0 ^ (i & 0x0F));
+    red_fill(a->user - RED, RED);
+    red_fill(a->user + size, RED);
+    mprotect(base + rw, page, PROT_NONE);
+    if (mk.protect && mk.unprotected == 0)
+        protect_one(a, PROT_NONE);
+    mk_trace("device allocation of %zu bytes at %p on device %d", size, (void *)a->user, device);
+    return a;
+}
+
+void mk_device_release(mk_alloc *a, const char *what)
+{
+    mk_exec_begin();
+    check_red(a, what);
+    mk_exec_end();
+    munmap(a->base, a->rw_size + page);
+    remove_alloc(a);
+}
+
 cudaError_t cudaMalloc(void **ptr, size_t size)
 {
     cudaError_t e = mk_enter(MOCKCUDA_MALLOC);
@@ -179,30 +216,10 @@ cudaError_t cudaMalloc(void **ptr, size_t size)
         e = cudaErrorMemoryAllocation;
     if (e != cudaSuccess || size == 0)
         return mk_leave(e);
-    size_t rw = (RED + size + RED + page - 1) / page * page;
-    char *base = mmap(NULL, rw + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    mk_alloc *a = base == MAP_FAILED ? NULL : add_alloc();
-    if (a == NULL) {
-        if (base != MAP_FAILED)
-            munmap(base, rw + page);
+    mk_alloc *a = mk_device_alloc(size, mk_current_device());
+    if (a == NULL)
         return mk_leave(cudaErrorMemoryAllocation);
-    }
-    a->kind = MK_MEM_DEVICE;
-    a->device = mk_current_device();
-    a->base = base;
-    a->rw_size = rw;
-    a->user = base + RED;
-    a->size = size;
-    /* Fresh device memory is not zeroed in CUDA either. */
-    for (size_t i = 0; i < size; i++)
-        a->user[i] = (char)(0xD0 ^ (i & 0x0F));
-    red_fill(a->user - RED, RED);
-    red_fill(a->user + size, RED);
-    mprotect(base + rw, page, PROT_NONE);
-    if (mk.protect && mk.unprotected == 0)
-        protect_one(a, PROT_NONE);
     *ptr = a->user;
-    mk_trace("cudaMalloc(%zu) = %p on device %d", size, *ptr, a->device);
     return mk_leave(cudaSuccess);
 }
 
@@ -219,11 +236,7 @@ cudaError_t cudaFree(void *ptr)
         mk_violation("cudaFree(%p): not a cudaMalloc pointer", ptr);
         return mk_leave(cudaErrorInvalidValue);
     }
-    mk_exec_begin();
-    check_red(a, "cudaFree");
-    mk_exec_end();
-    munmap(a->base, a->rw_size + page);
-    remove_alloc(a);
+    mk_device_release(a, "cudaFree");
     return mk_leave(cudaSuccess);
 }
 

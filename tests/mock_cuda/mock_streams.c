@@ -146,7 +146,7 @@ mk_stream *mk_stream_get(cudaStream_t handle, cudaError_t *err)
 
 static const char *op_name(const mk_op *op)
 {
-    static const char *const names[] = {"copy", "kernel", "record", "wait"};
+    static const char *const names[] = {"copy", "kernel", "record", "wait", "alloc", "free"};
     return names[op->kind];
 }
 
@@ -202,9 +202,25 @@ static void execute(mk_stream *s)
              (unsigned long long)s->id);
     switch (op->kind) {
     case MK_OP_COPY:
+        mk_check_ready(op->dst, "copy");
+        mk_check_ready(op->src, "copy");
         memcpy(op->dst, op->staging ? op->staging : op->src, op->n);
         break;
+    case MK_OP_ALLOC: {
+        mk_alloc *a = mk_find_start(op->dst);
+        if (a != NULL)
+            a->ready = 1;
+        break;
+    }
+    case MK_OP_FREE: {
+        mk_alloc *a = mk_find_start(op->dst);
+        if (a != NULL && a->user == (char *)op->dst)
+            mk_device_release(a, "cudaFreeAsync");
+        break;
+    }
     case MK_OP_KERNEL:
+        mk_check_ready(op->plan->packed, "kernel");
+        mk_check_ready(op->plan->strided, "kernel");
         if (fsdt_emulate(op->plan, op->index64 >= 0 ? op->index64 : (int)(mk_rand() & 1)) != 0)
             mk_violation("kernel of an unknown path %d", (int)op->plan->path);
         mk.kernels++;
