@@ -7,6 +7,13 @@
 #include "plan_build.h"
 #include "transfer.h"
 
+/* A chunk's host copy is split over the context's threads from this many bytes per thread:
+ * with the default 4 MiB chunks, up to 16 threads copy one chunk. The CPU path's threshold
+ * (FSD_CPU_MIN_BYTES_PER_THREAD, 4 MiB) would leave a chunk to one thread, and one core's
+ * memcpy (~10 GB/s) to a fifth of PCIe's 50 GB/s (the model: docs/architecture.md). Waking the
+ * threads costs tens of microseconds; 256 KiB is 25 us of one core's copying. */
+#define FSD_RING_MIN_BYTES_PER_THREAD ((uint64_t)256 << 10)
+
 /* One call: what it moves, where, and whether it is being captured into a graph. */
 typedef struct call {
     fsd_context *ctx;
@@ -107,7 +114,8 @@ static cudaError_t drain_to_host(fsd_context *ctx, chunk c, char *host_dst)
     if (e != cudaSuccess)
         return e;
     FSD_RANGE_PUSH(FSD_NVTX_CHUNK_HOST, c.end - c.begin);
-    fsd_cpu_memcpy_parallel(ctx->pool, host_dst + c.begin, pinned_chunk(ctx, c.slot), c.end - c.begin);
+    fsd_cpu_memcpy_parallel_ex(ctx->pool, host_dst + c.begin, pinned_chunk(ctx, c.slot),
+                               c.end - c.begin, FSD_RING_MIN_BYTES_PER_THREAD);
     FSD_RANGE_POP();
     return cudaSuccess;
 }
@@ -169,7 +177,8 @@ static cudaError_t unpack_chunks(const call *cl)
             if ((e = wait_pinned(ctx, c)) != cudaSuccess)
                 break;
             FSD_RANGE_PUSH(FSD_NVTX_CHUNK_HOST, c.end - c.begin);
-            fsd_cpu_memcpy_parallel(ctx->pool, pinned_chunk(ctx, c.slot), from, c.end - c.begin);
+            fsd_cpu_memcpy_parallel_ex(ctx->pool, pinned_chunk(ctx, c.slot), from, c.end - c.begin,
+                                       FSD_RING_MIN_BYTES_PER_THREAD);
             FSD_RANGE_POP();
             from = pinned_chunk(ctx, c.slot);
         }

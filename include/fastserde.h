@@ -208,7 +208,9 @@ typedef struct fsd_allocator {
 
 #define FSD_CONFIG_MAGIC 0x46534443u /* "FSDC" */
 #define FSD_CONFIG_VERSION 2u
-#define FSD_DEFAULT_CHUNK_BYTES ((size_t)8 << 20)
+/* Derived from a model of the three-stage pipeline for 1-256 MiB tensors: docs/architecture.md,
+ * "Chunk size and ring depth". */
+#define FSD_DEFAULT_CHUNK_BYTES ((size_t)4 << 20)
 #define FSD_DEFAULT_CHUNKS 3
 /* Limits of a configuration, the same with or without a GPU (fsd_context_create refuses what
  * exceeds them with FSD_ERROR_INVALID_ARGUMENT, before allocating anything). */

@@ -111,6 +111,7 @@ cudaError_t mk_enter(mockcuda_api api)
 {
     mk_lock();
     mk.calls[api]++;
+    mk_time_call();
     if (mk.fail_in[api] > 0 && --mk.fail_in[api] == 0) {
         mk.fired = 1;
         mk_trace("injected failure: call %ld of %s", mk.calls[api], API_NAMES[api]);

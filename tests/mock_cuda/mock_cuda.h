@@ -124,6 +124,41 @@ void mockcuda_poke(void *dst, const void *src, size_t n);
  * default; environment MOCK_CUDA_MEMORY). */
 void mockcuda_set_memory_limit(size_t bytes);
 
+/* Simulated time. Off by default (ops take no time). On: every op gets a duration by its kind
+ * (fixed ns + ns per byte: a kernel's packed bytes, a copy's bytes), the host's clock advances
+ * by api_ns per runtime call, by each host copy of the library (its NVTX "chunk host copy"
+ * ranges, with the byte count as payload: nothing without FSD_NVTX) and to the end of what it
+ * waits for; an op starts when its stream, its dependencies, the host's enqueue and its engine
+ * (one per kind) allow, and the scheduler runs the op that can start first. Use with eager 0. */
+typedef enum mockcuda_span_kind {
+    MOCKCUDA_SPAN_KERNEL = 0,
+    MOCKCUDA_SPAN_H2D,
+    MOCKCUDA_SPAN_D2H,
+    MOCKCUDA_SPAN_COPY, /* device to device, host to host */
+    MOCKCUDA_SPAN_HOST, /* a host copy of the library */
+    MOCKCUDA_SPAN_KINDS
+} mockcuda_span_kind;
+
+typedef struct mockcuda_timing {
+    double ns[MOCKCUDA_SPAN_KINDS];
+    double ns_per_byte[MOCKCUDA_SPAN_KINDS];
+    double api_ns;
+} mockcuda_timing;
+
+typedef struct mockcuda_span {
+    mockcuda_span_kind kind;
+    size_t bytes;
+    double start, end; /* ns */
+} mockcuda_span;
+
+/* Turns simulated time on with `t` (NULL: off); clears the timeline; the host's clock at 0. */
+void mockcuda_set_timing(const mockcuda_timing *t);
+/* The spans run since timing was turned on, in the order they ran (at most `max`; returns how
+ * many there are). */
+size_t mockcuda_timeline(mockcuda_span *out, size_t max);
+/* The host's simulated time, ns. */
+double mockcuda_host_now(void);
+
 /* Memory pools alive (cudaMemPoolCreate'd, not destroyed). */
 long mockcuda_pools(void);
 

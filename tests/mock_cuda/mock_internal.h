@@ -48,6 +48,7 @@ typedef struct mk_op {
     /* MK_OP_KERNEL */
     fsd_plan *plan;
     int index64; /* the kernel's index width: 1 64-bit, 0 32-bit, -1 drawn when it runs */
+    double t_enq; /* simulated time (mock_timing.c): the host enqueued it */
 } mk_op;
 
 typedef struct mk_stream {
@@ -64,6 +65,9 @@ typedef struct mk_stream {
     int *tips;
     int ntips, cap_tips;
     int priority;
+    /* simulated time (mock_timing.c): end of the last op run, ends of recent ops by seq */
+    double t_last;
+    double t_hist[256];
 } mk_stream;
 
 typedef struct mk_event {
@@ -122,6 +126,8 @@ typedef struct mk_state {
     long pending, executed, kernels, pageable, violations;
     long spin_waits; /* cudaEventSynchronize of events made without cudaEventBlockingSync */
     size_t memory_limit; /* device + pinned bytes live at once (0: no limit) */
+    int timing;          /* simulated time on (mock_timing.c) */
+    double host_now;     /* the host's simulated time, ns */
 } mk_state;
 
 extern mk_state mk;
@@ -172,6 +178,15 @@ void mk_op_free(mk_op *op);
 /* Kernels (mock_launch.c): checks `plan` as the GPU would fault on it and queues it on
  * `stream` to run on the emulated grid. The caller holds the lock (mk_enter). */
 cudaError_t mk_launch_plan(const fsd_plan *plan, cudaStream_t stream, int index64);
+
+/* Simulated time (mock_timing.c); every hook is a no-op while timing is off. */
+mk_stream *mk_stream_by_id(uint64_t id);
+void mk_time_enqueue(mk_op *op);
+double mk_time_start(const mk_stream *s, const mk_op *op); /* when op would start now */
+void mk_time_execute(mk_stream *s, mk_op *op);            /* before it runs */
+void mk_time_waited(mk_dep d);                            /* the host waited for d */
+void mk_time_waited_all(void);                            /* ... for everything */
+void mk_time_call(void);                                  /* a runtime call's host time */
 
 /* Stream capture (mock_capture.c). */
 typedef struct mk_capture mk_capture;

@@ -22,13 +22,16 @@
 #include "emulated_grid.h"
 #include "mock_internal.h"
 
-static mk_stream *find_stream(uint64_t id)
+mk_stream *mk_stream_by_id(uint64_t id);
+mk_stream *mk_stream_by_id(uint64_t id)
 {
     for (int i = 0; i < mk.nstreams; i++)
         if (mk.streams[i]->id == id)
             return mk.streams[i];
     return NULL;
 }
+
+#define find_stream mk_stream_by_id
 
 int mk_dep_done(mk_dep d)
 {
@@ -175,6 +178,7 @@ void mk_enqueue(mk_stream *s, mk_op *op, const mk_dep *extra, int nextra)
     op->ndeps = n;
     op->next = NULL;
     op->seq = ++s->enqueued;
+    mk_time_enqueue(op);
     if (s->tail)
         s->tail->next = op;
     else
@@ -198,6 +202,7 @@ static int ready(const mk_stream *s)
 static void execute(mk_stream *s)
 {
     mk_op *op = s->head;
+    mk_time_execute(s, op);
     mk_trace("run %s #%llu of stream %llu", op_name(op), (unsigned long long)op->seq,
              (unsigned long long)s->id);
     switch (op->kind) {
@@ -239,9 +244,26 @@ static void execute(mk_stream *s)
         retire(s);
 }
 
-/* Runs one ready op, drawn at random; 0 when none is ready. */
+/* Runs one ready op, drawn at random (with simulated time: the one that starts first); 0 when
+ * none is ready. */
 static int run_one(void)
 {
+    if (mk.timing) {
+        mk_stream *first = NULL;
+        double t = 0;
+        for (int i = 0; i < mk.nstreams; i++)
+            if (ready(mk.streams[i])) {
+                double ti = mk_time_start(mk.streams[i], mk.streams[i]->head);
+                if (first == NULL || ti < t) {
+                    first = mk.streams[i];
+                    t = ti;
+                }
+            }
+        if (first == NULL)
+            return 0;
+        execute(first);
+        return 1;
+    }
     int nready = 0;
     for (int i = 0; i < mk.nstreams; i++)
         nready += ready(mk.streams[i]);
@@ -389,6 +411,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream)
     if (s != NULL) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
@@ -424,8 +447,10 @@ cudaError_t cudaDeviceSynchronize(void)
     }
     if (e == cudaSuccess)
         e = mk_capture_unsafe("cudaDeviceSynchronize");
-    if (e == cudaSuccess)
+    if (e == cudaSuccess) {
         mk_run_until(nothing_pending, NULL);
+        mk_time_waited_all();
+    }
     return mk_leave(e);
 }
 
@@ -542,6 +567,7 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event)
             mk.spin_waits++;
         mk_dep d = ev->last;
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
@@ -639,6 +665,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
     if (e == cudaSuccess && sync) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
@@ -655,6 +682,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
     if (e == cudaSuccess && s != NULL) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
