@@ -32,8 +32,9 @@
  *     and destruction and a deleter of fsd_from_bytes synchronise or allocate: never call them
  *     on a capturing stream, and not while the calling thread captures in global or
  *     thread-local mode (CUDA fails such calls and invalidates the capture). When a call
- *     fails inside a capture, its work may be partly captured: the capture is left unjoined,
- *     so that cudaStreamEndCapture fails instead of making a graph of part of a call.
+ *     fails inside a capture it synchronises nothing; either it captured nothing, or the
+ *     capture is left unjoined, so that cudaStreamEndCapture fails instead of making a graph
+ *     of part of a call.
  *  5. On any error found by checking the arguments (every status but FSD_ERROR_CUDA and
  *     FSD_ERROR_OUT_OF_MEMORY from the GPU), nothing is written to any output buffer or
  *     tensor. When a CUDA call fails partway through a round trip, part of the output may have
@@ -44,6 +45,15 @@
  *     the same memory (the current CUDA device they save and restore is per thread). A context
  *     is used by one thread at a time; each context function states its rule.
  *  7. fastserde never prints.
+ *  8. Errors belong to their call. The CUDA runtime keeps one "last error" per host thread
+ *     (cudaGetLastError). fastserde tells its own failures from the return values of its own
+ *     runtime calls (kernels are launched with cudaLaunchKernel), never from that slot: an
+ *     error your code left there is never reported as fastserde's, and is still there after a
+ *     call that succeeds. When a runtime call of fastserde fails, fastserde reports it in its
+ *     status and message and clears the last error that call set (only that one), so that
+ *     your cudaGetLastError does not take it for yours. (A failing runtime call replaces the
+ *     thread's last error: an error of yours pending before a call of fastserde that fails is
+ *     gone, as with any CUDA call that fails.)
  */
 #ifndef FASTSERDE_H
 #define FASTSERDE_H
@@ -195,7 +205,12 @@ typedef enum fsd_alloc_kind {
 } fsd_alloc_kind;
 
 /*
- * Allocation hooks. Leave both NULL for the defaults (malloc, cudaHostAlloc, cudaMalloc).
+ * Allocation hooks. Leave both NULL for the defaults: malloc; pinned chunks with
+ * cudaHostAlloc(cudaHostAllocPortable), or, on a machine with several NUMA nodes where sysfs
+ * names the GPU's, mmap'd with that node preferred and cudaHostRegister'ed (portable); device
+ * chunks with cudaMalloc; fsd_from_bytes' CUDA tensors stream-ordered from a pool of the
+ * context (cudaMallocFromPoolAsync, freed with cudaFreeAsync; cudaMalloc where the device has
+ * no memory pools). With hooks, every one of these goes through them (synchronously).
  * `alloc` returns NULL on failure; `free` is never called with NULL. The hooks (and `user`)
  * must stay valid until the context is destroyed and every tensor fsd_from_bytes made with
  * it has been deleted. For FSD_ALLOC_DEVICE the current device is `device` during the call.
@@ -263,7 +278,9 @@ typedef struct fsd_context_usage {
 
 /*
  * fsd_context_create: makes a context. With a usable GPU it allocates the pinned and device
- * chunks, streams and events on config->device; without one it makes a host-only context.
+ * chunks, two streams (of config->stream_priority), events (cudaEventBlockingSync: a thread
+ * waiting for the GPU sleeps rather than spin a core) and, without hooks, a memory pool, on
+ * config->device; without one it makes a host-only context. Not capturable (4a).
  * @param ctx     out: the new context (NULL on failure).
  * @param config  NULL for the defaults, else a struct from FSD_CONTEXT_CONFIG_INIT.
  * @return FSD_SUCCESS;
@@ -288,7 +305,9 @@ FSD_API fsd_status fsd_context_create(fsd_context **ctx, const fsd_context_confi
  * memory reused for something else. */
 FSD_API void fsd_context_destroy(fsd_context *ctx);
 
-/* fsd_context_memory: what `ctx` holds; it does not grow after creation.
+/* fsd_context_memory: what `ctx` holds; it does not grow after creation (the pool that
+ * fsd_from_bytes' CUDA tensors come from is not counted: it holds what they use, and keeps up
+ * to 256 MiB of what they freed for the next ones).
  * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT when ctx or usage is NULL.
  * Reads only what creation wrote: may be called from any thread. */
 FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage *usage);
@@ -345,7 +364,8 @@ FSD_API fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src,
 /*
  * fsd_to_bytes: the seed's FastSerializer.to_bytes: a new host buffer holding exactly the
  * bytes of `t.contiguous().view(uint8)`. Blocking: for a CUDA tensor, it waits for the
- * legacy default stream's earlier work and returns with the bytes in place.
+ * legacy default stream's earlier work and returns with the bytes in place. Not capturable
+ * (4a).
  * @param bytes  out: the buffer (free it with fsd_bytes_free); NULL for an empty tensor.
  * @param size   out: its size in bytes.
  * @return FSD_SUCCESS; the codes of fsd_pack_to_host; FSD_ERROR_OUT_OF_MEMORY. On error
@@ -360,9 +380,14 @@ FSD_API void fsd_bytes_free(void *bytes);
 /*
  * fsd_from_bytes: the seed's FastDeserializer(dtype).from_bytes: a new 1-D tensor of
  * size / element-size elements of `dtype` with compact strides, on `device` (kDLCPU, or
- * kDLCUDA with the context's device id), holding a copy of `bytes`. Blocking. The tensor owns
- * its memory: call (*out)->deleter(*out) when done (a DLPack consumer such as
- * torch.utils.dlpack.from_dlpack does so itself).
+ * kDLCUDA with the context's device id), holding a copy of `bytes`. Blocking; not
+ * capturable (4a). The tensor owns its memory: call (*out)->deleter(*out) when done (a DLPack
+ * consumer such as torch.utils.dlpack.from_dlpack does so itself). A CUDA tensor's memory
+ * comes from the context's pool in stream order (see fsd_allocator), and its deleter frees it
+ * in stream order on the legacy default stream of its device: the memory is reused only after
+ * the work enqueued before the deleter on that stream or on any blocking stream of the
+ * device; work on a non-blocking stream (cudaStreamNonBlocking) that still reads the tensor
+ * must be complete, or ordered before the legacy stream, when the deleter runs.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  ctx, out NULL, bytes NULL with size > 0, a bad dtype;
  *         FSD_ERROR_SIZE_MISMATCH     size not a multiple of the element size;
