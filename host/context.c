@@ -148,14 +148,14 @@ static fsd_status create_gpu_side(fsd_context *ctx)
     return create_mem_pool(ctx);
 }
 
-/* With a usable GPU: ctx->device set from the config; without one: -1. */
-static fsd_status pick_device(fsd_context *ctx, int wanted)
+/* With a usable GPU: *device from the config; without one: -1. Allocates nothing. */
+static fsd_status pick_device(int *device, int wanted)
 {
     int count = 0;
+    *device = -1;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
         fsd_cuda_forget(e);
-        ctx->device = -1;
         return FSD_SUCCESS;
     }
     if (wanted == -1) {
@@ -166,7 +166,7 @@ static fsd_status pick_device(fsd_context *ctx, int wanted)
     if (wanted >= count)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "config: device %d, but there are %d CUDA devices",
                         wanted, count);
-    ctx->device = wanted;
+    *device = wanted;
     return FSD_SUCCESS;
 }
 
@@ -176,11 +176,14 @@ fsd_status fsd_context_create(fsd_context **out, const fsd_context_config *confi
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "ctx is NULL");
     *out = NULL;
     fsd_context_config cfg;
+    int device = -1;
     fsd_status st = read_config(config, &cfg);
     if (st == FSD_SUCCESS)
         st = check_config(&cfg);
+    if (st == FSD_SUCCESS)
+        st = pick_device(&device, cfg.device);
     if (st != FSD_SUCCESS)
-        return st;
+        return st; /* nothing allocated yet */
     fsd_alloc a = {cfg.allocator};
     fsd_context *ctx = fsd_alloc_host(&a, sizeof *ctx);
     if (ctx == NULL)
@@ -193,7 +196,7 @@ fsd_status fsd_context_create(fsd_context **out, const fsd_context_config *confi
     ctx->device = -1;
     st = fsd_pool_create(&ctx->pool, cfg.cpu_threads ? cfg.cpu_threads : default_threads(), &ctx->alloc);
     if (st == FSD_SUCCESS)
-        st = pick_device(ctx, cfg.device);
+        ctx->device = device;
     if (st == FSD_SUCCESS && ctx->device >= 0) {
         int prev;
         if ((st = fsd_context_enter(ctx, &prev)) == FSD_SUCCESS) {

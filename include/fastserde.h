@@ -291,8 +291,8 @@ typedef struct fsd_context_usage {
  *                                     large the product: no wrap-around), cpu_threads
  *                                     negative or above FSD_MAX_CPU_THREADS, only one of the
  *                                     hooks set, or (when there is a GPU) a device that does
- *                                     not exist; all but the last checked the same way with
- *                                     or without a GPU, before anything is allocated;
+ *                                     not exist; all checked before anything is allocated,
+ *                                     all but the last the same way with or without a GPU;
  *         FSD_ERROR_OUT_OF_MEMORY     an allocation failed (everything made so far is freed);
  *         FSD_ERROR_CUDA              a stream or event could not be made.
  * Thread-safe.

@@ -119,6 +119,10 @@ CONFIG = {
     'ring_beyond_memory': cfg_seed(1, chunk=bytes([3, 24, 0]), chunks=bytes([0, 5])),
     'chunks_65': cfg_seed(1, chunks=bytes([1, 65])),
     'alloc_hook_only': cfg_seed(1, hooks=2),
+    # found by the fuzzer: a device that does not exist was refused after the thread pool
+    # had been allocated (through the hooks)
+    'device_2_of_1_hooks': cfg_seed(1, version=1, device=bytes([0, 2]), chunk=bytes([0, 3]),
+                                    chunks=bytes([1, 2]), threads=bytes([1, 0]), hooks=1, prio=7),
 }
 
 for target, seeds in (('fuzz_validate', VALIDATE), ('fuzz_differential', DIFF),

@@ -93,12 +93,14 @@ static void refused_with(int devices)
     }
     assert_int_equal(h.calls, 0); /* refused before any allocation */
     assert_true(n > 20);
-    if (devices > 0) {
+    if (devices > 0) { /* a device that does not exist: refused before allocating too */
         fsd_context_config c = FSD_CONTEXT_CONFIG_INIT;
         c.device = devices;
+        c.allocator = (fsd_allocator){hook_alloc, hook_free, &h};
         fsd_context *ctx = (fsd_context *)1;
         assert_int_equal(fsd_context_create(&ctx, &c), FSD_ERROR_INVALID_ARGUMENT);
         assert_null(ctx);
+        assert_int_equal(h.calls, 0);
     }
     assert_int_equal(mockcuda_set_devices(1), 0);
 }

@@ -1,5 +1,5 @@
 /*
- * test_gpu_memory_mock.c — how a context uses memory and host threads on a GPU, on the
+ * test_device_memory_mock.c — how a context uses memory and host threads on a GPU, on the
  * stand-in runtime:
  *  - fsd_from_bytes allocates its CUDA tensor in stream order from the context's pool
  *    (cudaMallocFromPoolAsync: no cudaMalloc, which synchronises the device) and the deleter
