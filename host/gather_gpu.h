@@ -13,7 +13,9 @@
  * 24 KiB). A chunk with more merged pieces takes more calls. */
 #define FSD_GATHER_BATCH 1024
 
-/* One kernel launch on `stream` (kv->engine FSD_KV_KERNEL, kv->total_bytes > 0). */
+/* One kernel launch on `stream` (kv->engine FSD_KV_KERNEL, kv->total_bytes > 0), after the
+ * packed side is found to be memory the GPU reaches (memkind.h; else FSD_ERROR_INVALID_ARGUMENT
+ * and nothing enqueued). May be captured. */
 fsd_status fsd_gather_kernel(const fsd_kv *kv, void *packed, fsd_direction dir,
                              const fsd_gather_options *opts, cudaStream_t stream);
 

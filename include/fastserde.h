@@ -510,9 +510,9 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  * @param order     V.ndim ints, a permutation: packed dimension i is V's dimension order[i].
  *                  NULL: the identity.
  * @param dst       the packed bytes: host memory for a host cache; for a CUDA cache memory the
- *                  GPU writes (device, managed or mapped pinned host memory) for the kernel,
- *                  any memory cudaMemcpyAsync takes for the copy engines. Must not overlap
- *                  the cache.
+ *                  GPU writes (device memory of the cache's GPU, managed or pinned host memory,
+ *                  checked at both ends as for fsd_pack) for the kernel, any memory
+ *                  cudaMemcpyAsync takes for the copy engines. Must not overlap the cache.
  * @param dst_size  at least fsd_gather_size.
  * @param opts      NULL, or from FSD_GATHER_OPTIONS_INIT.
  * @param stream    CUDA caches: the work is enqueued on it. The kernel reads slots and
@@ -529,7 +529,9 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  *                                     cache (read on the host); slots or layer_ptrs whose
  *                                     address or stride is not a multiple of their element
  *                                     size (every framework aligns them; the kernel reads
- *                                     them as whole words);
+ *                                     them as whole words); on the kernel engine, a dst the
+ *                                     GPU cannot write (pageable host memory, memory of
+ *                                     another GPU), found before anything is enqueued;
  *         FSD_ERROR_SIZE_MISMATCH     dst_size too small;
  *         FSD_ERROR_UNSUPPORTED       as fsd_pack for the layer tensor; a layer of more than
  *                                     63 dimensions, or more than 12 dimensions of V left
@@ -547,6 +549,8 @@ FSD_API fsd_status fsd_gather(const fsd_kv_layout *kv, const DLTensor *slots, co
  * fsd_scatter: the inverse of fsd_gather: writes the packed bytes `src` into the cache entries
  * of `slots` (negative slots are skipped; their packed bytes are not read). With repeated
  * slots, one of the copies is written (which one is unspecified).
+ * @param src       the packed bytes, in the memory fsd_gather's dst may be (checked the same
+ *                  way on the kernel engine).
  * @param src_size  must equal fsd_gather_size.
  * @return the codes of fsd_gather, with FSD_ERROR_SIZE_MISMATCH when src_size is not the
  *         gather size, and FSD_ERROR_ALIASING for a layer whose elements may alias (as

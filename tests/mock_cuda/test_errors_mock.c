@@ -14,7 +14,9 @@
  *    pending: none reports it as its own, none clears it;
  *  - a call of fastserde that fails (a launch, an allocation, a copy failing) reports its own
  *    error, not the caller's, and leaves no error of its own behind for the caller's
- *    cudaGetLastError to find.
+ *    cudaGetLastError to find;
+ *  - the copy engines on a driver without cudaMemcpyBatchAsync (cudaErrorNotSupported) fall
+ *    back to one cudaMemcpyAsync per run: the right bytes, and that error not left behind.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -181,6 +183,13 @@ static void world_close(world *w)
     CUDA_OK(cudaFreeHost(w->pinned));
     CUDA_OK(cudaFree(w->cache));
     CUDA_OK(cudaFree(w->slots_dev));
+}
+
+/* The reference gather of the world's cache: TOKENS rows of 32 bytes. */
+static void gather_reference(const world *w, unsigned char *out)
+{
+    for (int t = 0; t < TOKENS; t++)
+        memcpy(out + 32 * t, w->storage + 32 * SLOTS[t], 32);
 }
 
 /* Leaves an error of "the caller's own code" pending on this thread. */
@@ -358,6 +367,31 @@ static void test_own_error_reported_and_cleared(void **state)
         fail_msg("%ld failures misattributed", failures);
 }
 
+/* A driver without cudaMemcpyBatchAsync: the copy engines fall back to cudaMemcpyAsync, give
+ * the reference bytes, and leave the batch call's error behind for no one. */
+static void test_batch_fallback(void **state)
+{
+    (void)state;
+    world w;
+    world_open(&w);
+    unsigned char want[GATHER_BYTES], got[GATHER_BYTES];
+    gather_reference(&w, want);
+    long copies = mockcuda_calls(MOCKCUDA_MEMCPY_ASYNC);
+    (void)cudaGetLastError();
+    mockcuda_fail_nth(MOCKCUDA_MEMCPY_BATCH_ASYNC, 1, cudaErrorNotSupported);
+    fsd_status st = run_op(&w, OP_GATHER_COPY);
+    assert_true(mockcuda_fail_fired());
+    mockcuda_fail_none();
+    assert_int_equal(st, FSD_SUCCESS);
+    assert_int_equal(cudaGetLastError(), cudaSuccess);
+    assert_true(mockcuda_calls(MOCKCUDA_MEMCPY_ASYNC) > copies);
+    CUDA_OK(cudaStreamSynchronize(w.s));
+    mockcuda_peek(got, w.pk_dev, GATHER_BYTES);
+    assert_memory_equal(got, want, GATHER_BYTES);
+    world_close(&w);
+    assert_int_equal(violations(), 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -367,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_real_launches),
         cmocka_unit_test(test_foreign_error_kept),
         cmocka_unit_test(test_own_error_reported_and_cleared),
+        cmocka_unit_test(test_batch_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,11 +3,13 @@
  * kernels/launch.cu (fsd_mock_runtime_kernels), whose device memory faults when the host
  * touches it and whose kernels check that they can reach both sides:
  *
- *  - fsd_pack / fsd_unpack of a CUDA tensor whose packed side is pageable host memory (whole,
- *    or a range that is pinned only at its start) or memory of another GPU: refused with
- *    FSD_ERROR_INVALID_ARGUMENT and a message before anything is enqueued, for the kernel
- *    paths (which the GPU would fault on) and the contiguous one (which cudaMemcpyAsync would
- *    have made a synchronous copy); device memory, pinned and registered host memory pass;
+ *  - fsd_pack / fsd_unpack of a CUDA tensor, and fsd_gather / fsd_scatter of a CUDA cache on
+ *    the kernel engine (the real kernels/gather_launch.cu), whose packed side is pageable host
+ *    memory (whole, or a range that is pinned only at its start) or memory of another GPU:
+ *    refused with FSD_ERROR_INVALID_ARGUMENT and a message before anything is enqueued, for
+ *    the kernel paths (which the GPU would fault on) and the contiguous one (which
+ *    cudaMemcpyAsync would have made a synchronous copy); device memory, pinned and
+ *    registered host memory pass;
  *  - fsd_pack_to_host / fsd_unpack_from_host of a host tensor with the host buffer in device
  *    memory: FSD_ERROR_INVALID_ARGUMENT (run in a child process: the CPU faulting on device
  *    memory is the failure this guards against).
@@ -39,10 +41,18 @@ static mockcuda_stats stats(void)
     return s;
 }
 
+/* A paged cache of one layer [50 blocks, 4 positions, 25] int16 and 200 slots (every entry,
+ * in a shuffled order, on the device): a gather of 2 * N bytes. */
+#define BLOCKS 50
+#define BLOCK_SIZE 4
+#define TOKENS (BLOCKS * BLOCK_SIZE)
+
 typedef struct tensors {
-    unsigned char *dev, *contig_dev;
-    int64_t shape[2], strides[2], flat[1];
-    DLTensor strided, contig;
+    unsigned char *dev, *contig_dev, *cache;
+    int32_t *slots;
+    int64_t shape[2], strides[2], flat[1], cache_shape[3], slots_shape[1];
+    DLTensor strided, contig, slots_t;
+    fsd_kv_layout kv;
 } tensors;
 
 static void tensors_make(tensors *t, int device)
@@ -62,41 +72,76 @@ static void tensors_make(tensors *t, int device)
     t->flat[0] = 2 * N;
     t->strided = (DLTensor){t->dev, {kDLCUDA, device}, 2, {kDLInt, 16, 1}, t->shape, t->strides, 0};
     t->contig = (DLTensor){t->contig_dev, {kDLCUDA, device}, 1, {kDLUInt, 8, 1}, t->flat, NULL, 0};
+    /* the cache (as large as the packed bytes) and its slots */
+    CUDA_OK(cudaMalloc((void **)&t->cache, 2 * N));
+    CUDA_OK(cudaMemcpy(t->cache, init, 2 * N, cudaMemcpyHostToDevice));
+    int32_t slots[TOKENS];
+    for (int i = 0; i < TOKENS; i++)
+        slots[i] = (int32_t)((i * 37 + 11) % TOKENS);
+    CUDA_OK(cudaMalloc((void **)&t->slots, sizeof slots));
+    CUDA_OK(cudaMemcpy(t->slots, slots, sizeof slots, cudaMemcpyHostToDevice));
+    t->cache_shape[0] = BLOCKS;
+    t->cache_shape[1] = BLOCK_SIZE;
+    t->cache_shape[2] = 2 * N / 2 / TOKENS;
+    t->slots_shape[0] = TOKENS;
+    t->slots_t = (DLTensor){t->slots, {kDLCUDA, device}, 1, {kDLInt, 32, 1}, t->slots_shape, NULL, 0};
+    t->kv.layer = (DLTensor){t->cache, {kDLCUDA, device}, 3, {kDLInt, 16, 1}, t->cache_shape, NULL, 0};
+    t->kv.block_dim = 0;
+    t->kv.offset_dim = 1;
+    t->kv.layer_ptrs = NULL;
+    size_t n = 0;
+    assert_int_equal(fsd_gather_size(&t->kv, &t->slots_t, &n), FSD_SUCCESS);
+    assert_int_equal(n, 2 * N);
 }
 
 static void tensors_free(tensors *t)
 {
     CUDA_OK(cudaFree(t->dev));
     CUDA_OK(cudaFree(t->contig_dev));
+    CUDA_OK(cudaFree(t->cache));
+    CUDA_OK(cudaFree(t->slots));
 }
 
-/* fsd_pack and fsd_unpack of both tensors with `buf` as the packed side: `want` for all four,
- * and when refused: a message, nothing enqueued or launched, buf untouched. */
+static const char *const KINDS[3] = {"strided tensor", "contiguous tensor", "paged cache (kernel engine)"};
+
+/* fsd_pack / fsd_unpack, or fsd_gather / fsd_scatter for k 2, with buf as the packed side. */
+static fsd_status run(tensors *t, int k, int unpack, unsigned char *buf, cudaStream_t s)
+{
+    const DLTensor *ts[2] = {&t->strided, &t->contig};
+    if (k < 2)
+        return unpack ? fsd_unpack(buf, 2 * N, ts[k], s) : fsd_pack(ts[k], buf, 2 * N, s);
+    fsd_gather_options o = FSD_GATHER_OPTIONS_INIT;
+    o.engine = FSD_ENGINE_KERNEL;
+    return unpack ? fsd_scatter(buf, 2 * N, &t->kv, &t->slots_t, NULL, &o, s)
+                  : fsd_gather(&t->kv, &t->slots_t, NULL, buf, 2 * N, &o, s);
+}
+
+/* fsd_pack and fsd_unpack of both tensors, fsd_gather and fsd_scatter of the cache, with `buf`
+ * as the packed side: `want` for all six, and when refused: a message, nothing enqueued or
+ * launched, buf untouched. */
 static void expect_all(tensors *t, unsigned char *buf, fsd_status want, const char *what,
                        cudaStream_t s)
 {
-    const DLTensor *ts[2] = {&t->strided, &t->contig};
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         for (int unpack = 0; unpack <= 1; unpack++) {
             CUDA_OK(cudaStreamSynchronize(s));
             mockcuda_stats s0 = stats();
             long launches = mockcuda_calls(MOCKCUDA_LAUNCH), copies = mockcuda_calls(MOCKCUDA_MEMCPY_ASYNC);
-            fsd_status st = unpack ? fsd_unpack(buf, 2 * N, ts[k], s) : fsd_pack(ts[k], buf, 2 * N, s);
+            fsd_status st = run(t, k, unpack, buf, s);
             char msg[256];
             fsd_last_error(msg, sizeof msg);
             mockcuda_stats s1 = stats();
             if (st != want)
-                fail_msg("%s %s tensor, packed side %s: %s (%s), expected %s",
-                         unpack ? "fsd_unpack into a" : "fsd_pack of a", k ? "contiguous" : "strided",
-                         what, fsd_status_string(st), msg, fsd_status_string(want));
+                fail_msg("%s of a %s, packed side %s: %s (%s), expected %s", unpack ? "unpack" : "pack",
+                         KINDS[k], what, fsd_status_string(st), msg, fsd_status_string(want));
             if (want == FSD_SUCCESS)
                 continue;
             if (msg[0] == '\0' || s1.pending_ops != s0.pending_ops ||
                 s1.executed_ops != s0.executed_ops || s1.pageable_copies != s0.pageable_copies ||
                 s1.violations != s0.violations || mockcuda_calls(MOCKCUDA_LAUNCH) != launches ||
                 mockcuda_calls(MOCKCUDA_MEMCPY_ASYNC) != copies)
-                fail_msg("%s: refused, but not before enqueueing (or without a message: '%s')",
-                         what, msg);
+                fail_msg("%s of a %s, packed side %s: refused, but not before enqueueing (or "
+                         "without a message: '%s')", unpack ? "unpack" : "pack", KINDS[k], what, msg);
         }
 }
 
