@@ -93,6 +93,27 @@ static void add_piece(void *arg, char *cache, uint64_t packed_off, uint64_t byte
         submit(j);
 }
 
+/* The copy engines may not be captured: the host reads the slots during the call, so a graph
+ * would replay the blocks of the capture's slots whatever the slots hold later, and
+ * cudaMemcpyBatchAsync has no graph node (it fails on a capturing stream). Refused before
+ * anything is enqueued, the capture left as it was (as the round trip through pageable
+ * memory is). */
+static fsd_status refuse_capture(cudaStream_t stream, const char *fn)
+{
+    enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+    cudaError_t e = cudaStreamIsCapturing(stream, &cs);
+    if (e != cudaSuccess)
+        return fsd_cuda_failure(e, "cudaStreamIsCapturing");
+    if (cs == cudaStreamCaptureStatusActive)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s on a capturing stream with the copy engines: "
+                        "they read the slots on the host during the call and cannot be captured; "
+                        "use FSD_ENGINE_KERNEL with the slots in memory the GPU reads", fn);
+    if (cs == cudaStreamCaptureStatusInvalidated)
+        return fsd_fail(FSD_ERROR_CUDA, "%s: the stream's capture has been invalidated by an "
+                        "earlier error; end it (cudaStreamEndCapture) first", fn);
+    return FSD_SUCCESS;
+}
+
 fsd_status fsd_gather_copy_engines(const fsd_kv *kv, void *packed, fsd_direction dir,
                                    cudaStream_t stream)
 {
@@ -101,6 +122,10 @@ fsd_status fsd_gather_copy_engines(const fsd_kv *kv, void *packed, fsd_direction
     fsd_status st = fsd_gpu_enter(kv->device_id, &prev, &sms);
     if (st != FSD_SUCCESS)
         return st;
+    if ((st = refuse_capture(stream, dir == FSD_DIR_PACK ? "fsd_gather" : "fsd_scatter")) != FSD_SUCCESS) {
+        fsd_device_leave(kv->device_id, prev);
+        return st;
+    }
     ce_job j;
     j.packed = packed;
     j.pack = dir == FSD_DIR_PACK;

@@ -21,7 +21,8 @@ fsd_status fsd_gather_kernel(const fsd_kv *kv, void *packed, fsd_direction dir,
 
 /* The merged pieces as copies on `stream` (kv->engine FSD_KV_COPY, slots checked): batches of
  * FSD_GATHER_BATCH copies per cudaMemcpyBatchAsync call, or one cudaMemcpyAsync per copy on
- * the legacy default stream (which the batched call refuses) or where the driver lacks it. */
+ * the legacy default stream (which the batched call refuses) or where the driver lacks it.
+ * On a capturing stream: FSD_ERROR_INVALID_ARGUMENT, nothing enqueued, the capture intact. */
 fsd_status fsd_gather_copy_engines(const fsd_kv *kv, void *packed, fsd_direction dir,
                                    cudaStream_t stream);
 

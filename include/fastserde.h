@@ -25,13 +25,17 @@
  *     capture without synchronising, allocating or waiting on work outside the capture, and
  *     each launch of the graph made from it does the call's work again (on the memory named
  *     in the call: refill it between launches). These may: fsd_pack and fsd_unpack of CUDA
- *     tensors, and fsd_pack_to_host / fsd_unpack_from_host of CUDA tensors with a pinned host
- *     buffer. The round trip through pageable host memory cannot be (the CPU copies it during
- *     the call): on a capturing stream it returns FSD_ERROR_INVALID_ARGUMENT, captures
- *     nothing, and leaves the capture usable. fsd_to_bytes, fsd_from_bytes, context creation
- *     and destruction and a deleter of fsd_from_bytes synchronise or allocate: never call them
- *     on a capturing stream, and not while the calling thread captures in global or
- *     thread-local mode (CUDA fails such calls and invalidates the capture). When a call
+ *     tensors, fsd_pack_to_host / fsd_unpack_from_host of CUDA tensors with a pinned host
+ *     buffer, and fsd_gather / fsd_scatter of CUDA caches on the kernel engine (which reads
+ *     the slots and layer_ptrs on the GPU at each launch). The round trip through pageable
+ *     host memory cannot be (the CPU copies it during the call), nor can the copy engines of
+ *     fsd_gather / fsd_scatter (the host reads the slots during the call, and
+ *     cudaMemcpyBatchAsync has no graph node): on a capturing stream these return
+ *     FSD_ERROR_INVALID_ARGUMENT, capture nothing, and leave the capture usable.
+ *     fsd_to_bytes, fsd_from_bytes, context creation and destruction and a deleter of
+ *     fsd_from_bytes synchronise or allocate: never call them on a capturing stream, and not
+ *     while the calling thread captures in global or thread-local mode (CUDA fails such calls
+ *     and invalidates the capture). When a call
  *     fails inside a capture it synchronises nothing; either it captured nothing, or the
  *     capture is left unjoined, so that cudaStreamEndCapture fails instead of making a graph
  *     of part of a call.
@@ -517,8 +521,11 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  * @param opts      NULL, or from FSD_GATHER_OPTIONS_INIT.
  * @param stream    CUDA caches: the work is enqueued on it. The kernel reads slots and
  *                  layer_ptrs on the GPU in stream order: the call neither waits nor allocates
- *                  and may be captured in a CUDA graph. The copy engines read them on the host
- *                  during the call. Host caches: ignored; done on return.
+ *                  and may be captured in a CUDA graph (each launch of the graph reads the
+ *                  slots and layer_ptrs again). The copy engines read them on the host during
+ *                  the call: they may not be captured (FSD_ERROR_INVALID_ARGUMENT on a
+ *                  capturing stream, nothing captured, the capture left usable; see 4a).
+ *                  Host caches: ignored; done on return.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  a NULL argument; block_dim or offset_dim out of range or
  *                                     equal; order not a permutation of V.ndim; slots not 1-D
@@ -531,7 +538,8 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  *                                     size (every framework aligns them; the kernel reads
  *                                     them as whole words); on the kernel engine, a dst the
  *                                     GPU cannot write (pageable host memory, memory of
- *                                     another GPU), found before anything is enqueued;
+ *                                     another GPU), found before anything is enqueued; the
+ *                                     copy engines on a capturing stream;
  *         FSD_ERROR_SIZE_MISMATCH     dst_size too small;
  *         FSD_ERROR_UNSUPPORTED       as fsd_pack for the layer tensor; a layer of more than
  *                                     63 dimensions, or more than 12 dimensions of V left
@@ -552,6 +560,7 @@ FSD_API fsd_status fsd_gather(const fsd_kv_layout *kv, const DLTensor *slots, co
  * @param src       the packed bytes, in the memory fsd_gather's dst may be (checked the same
  *                  way on the kernel engine).
  * @param src_size  must equal fsd_gather_size.
+ * Stream and graph capture: as fsd_gather.
  * @return the codes of fsd_gather, with FSD_ERROR_SIZE_MISMATCH when src_size is not the
  *         gather size, and FSD_ERROR_ALIASING for a layer whose elements may alias (as
  *         fsd_unpack) or, where the host reads layer_ptrs, layers whose extents overlap. On the

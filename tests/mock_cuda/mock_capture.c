@@ -19,7 +19,11 @@
  *    whose interaction mode (cudaThreadExchangeStreamCaptureMode, default global) is not
  *    relaxed may not make them while it has a capture begun in global or thread-local mode,
  *    nor, in global interaction mode, while another thread has a capture begun in global mode.
- *  - Every invalid operation invalidates the capture(s) concerned: their streams' further
+ *  - cudaMemcpyBatchAsync has no graph node: on a capturing stream it fails with
+ *    cudaErrorStreamCaptureUnsupported in every mode, captures nothing, and leaves the capture
+ *    valid (mock_gather.c; the one failing call that does not invalidate, as CUDA 13 behaves:
+ *    see README.md).
+ *  - Every other invalid operation invalidates the capture(s) concerned: their streams' further
  *    enqueues fail with cudaErrorStreamCaptureInvalidated, and cudaStreamEndCapture returns
  *    that error and no graph. cudaStreamEndCapture must be called on the origin stream (else
  *    cudaErrorStreamCaptureUnmatched), from the thread that began a non-relaxed capture (else

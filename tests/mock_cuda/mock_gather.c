@@ -101,6 +101,14 @@ cudaError_t cudaMemcpyBatchAsync(void *const *dsts, const void *const *srcs, con
     mk_stream *s = e == cudaSuccess ? mk_launch_stream(stream, &e) : NULL;
     if (s == NULL)
         return mk_leave(e);
+    /* A batch has no graph node: on a capturing stream the call fails and captures nothing
+     * (cudaErrorStreamCaptureUnsupported), in every capture mode, and — as CUDA 13 does (see
+     * the README) — leaves the capture valid, so that a caller who ignores the error gets a
+     * graph without the copies. */
+    if (s->cap != NULL) {
+        mk_trace("cudaMemcpyBatchAsync on a capturing stream: refused");
+        return mk_leave(cudaErrorStreamCaptureUnsupported);
+    }
     /* "Must not be legacy NULL stream"; every copy needs attributes with an access order. */
     if (s->legacy) {
         mk_violation("cudaMemcpyBatchAsync on the legacy default stream");

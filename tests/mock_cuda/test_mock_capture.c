@@ -3,9 +3,9 @@
  * (mock_capture.c): before the library's capture tests can trust it, show that captured work
  * does not run, that a graph replays it in order, and that the rules of CUDA's programming
  * guide give the errors CUDA gives: isolation, captured events, synchronising or querying
- * capturing streams, pageable copies, the legacy stream, unjoined forks, and the potentially
+ * capturing streams, pageable copies, the legacy stream, unjoined forks, the potentially
  * unsafe calls per capture mode (global, thread-local, relaxed), from the capturing thread and
- * from another one.
+ * from another one, and cudaMemcpyBatchAsync, which cannot be captured.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -352,6 +352,57 @@ static void test_end_capture_rules(void **state)
     OK(cudaStreamDestroy(side));
 }
 
+/* cudaMemcpyBatchAsync has no graph node: on a capturing stream it fails with
+ * cudaErrorStreamCaptureUnsupported in every mode and captures nothing, and (as CUDA 13 does)
+ * the capture stays valid; on an invalidated capture it fails with
+ * cudaErrorStreamCaptureInvalidated. Outside a capture it runs. */
+static void test_batch_not_capturable(void **state)
+{
+    (void)state;
+    static const enum cudaStreamCaptureMode MODES[3] = {
+        cudaStreamCaptureModeGlobal, cudaStreamCaptureModeThreadLocal, cudaStreamCaptureModeRelaxed};
+    void *a = NULL, *b = NULL;
+    OK(cudaMalloc(&a, 64));
+    OK(cudaMalloc(&b, 64));
+    cudaStream_t s;
+    OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    void *dsts[1] = {b};
+    const void *srcs[1] = {a};
+    size_t sizes[1] = {64}, first = 0;
+    struct cudaMemcpyAttributes attr;
+    memset(&attr, 0, sizeof attr);
+    attr.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+    long v0 = violations();
+    for (int m = 0; m < 3; m++) {
+        OK(cudaStreamBeginCapture(s, MODES[m]));
+        assert_int_equal(cudaMemcpyBatchAsync(dsts, srcs, sizes, 1, &attr, &first, 1, s),
+                         cudaErrorStreamCaptureUnsupported);
+        assert_int_equal(status_of(s), cudaStreamCaptureStatusActive);
+        cudaGraph_t g = NULL;
+        size_t nodes = 1;
+        OK(cudaStreamEndCapture(s, &g));
+        OK(cudaGraphGetNodes(g, NULL, &nodes));
+        assert_int_equal(nodes, 0);
+        OK(cudaGraphDestroy(g));
+        (void)cudaGetLastError();
+    }
+    /* an invalidated capture (a pageable copy in it) */
+    unsigned char host[64];
+    OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
+    assert_int_not_equal(cudaMemcpyAsync(a, host, 64, cudaMemcpyHostToDevice, s), cudaSuccess);
+    assert_int_equal(cudaMemcpyBatchAsync(dsts, srcs, sizes, 1, &attr, &first, 1, s),
+                     cudaErrorStreamCaptureInvalidated);
+    cudaGraph_t g = NULL;
+    assert_int_equal(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    (void)cudaGetLastError();
+    OK(cudaMemcpyBatchAsync(dsts, srcs, sizes, 1, &attr, &first, 1, s));
+    OK(cudaStreamSynchronize(s));
+    assert_int_equal(violations(), v0);
+    OK(cudaStreamDestroy(s));
+    OK(cudaFree(a));
+    OK(cudaFree(b));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_invalid_in_every_mode),
         cmocka_unit_test(test_unsafe_calls_per_mode),
         cmocka_unit_test(test_end_capture_rules),
+        cmocka_unit_test(test_batch_not_capturable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
