@@ -10,8 +10,6 @@
 #include "fastserde.h"
 #include "thread_pool.h"
 
-#define FSD_MAX_CHUNKS 64
-
 struct fsd_context {
     fsd_alloc alloc;
     size_t chunk_bytes;
@@ -21,14 +19,29 @@ struct fsd_context {
     /* GPU staging; device < 0 for a host-only context (no GPU). */
     int device;
     int sm_count;
+    int stream_priority;                      /* of both streams (the config's)             */
     cudaStream_t pack_stream;                 /* pack / unpack kernels          */
     cudaStream_t copy_stream;                 /* D2H / H2D copies               */
-    cudaEvent_t start;                        /* recorded on the caller's stream */
-    cudaEvent_t pack_done, copy_done;         /* end of a call on each stream    */
-    cudaEvent_t kernel_ev[FSD_MAX_CHUNKS];    /* the last kernel on chunk slot i */
-    cudaEvent_t copy_ev[FSD_MAX_CHUNKS];      /* the last DMA on chunk slot i    */
-    char *pinned;                             /* chunks * chunk_bytes            */
-    char *device_chunks;                      /* chunks * chunk_bytes            */
+    /* Events, all made with cudaEventBlockingSync (a host that waits sleeps, it does not spin
+     * a core) and cudaEventDisableTiming. A call waits only on events it recorded itself, and
+     * on the previous call's pack_done / copy_done when that call was not captured in a graph
+     * (an event last recorded in a capture cannot be waited on outside it). */
+    cudaEvent_t start;                        /* recorded on the caller's stream              */
+    cudaEvent_t pack_done, copy_done;         /* end of a call on each stream                 */
+    int pack_done_live, copy_done_live;       /* last recorded outside a capture: the next
+                                               * call waits on it                             */
+    cudaEvent_t kernel_ev[FSD_MAX_CHUNKS];    /* this call's last kernel on device chunk i    */
+    cudaEvent_t copy_ev[FSD_MAX_CHUNKS];      /* this call's last DMA on device chunk i       */
+    cudaEvent_t host_ev[FSD_MAX_CHUNKS];      /* the last DMA on pinned chunk i (never in a
+                                               * capture: pageable round trips are refused
+                                               * there); the host waits on it before reusing
+                                               * pinned chunk i                               */
+    char *pinned;                             /* chunks * chunk_bytes                         */
+    fsd_alloc_how pinned_how;                 /* hooks, cudaHostAlloc, or on the GPU's node   */
+    int numa_node;                            /* of the pinned chunks, -1: not placed         */
+    char *device_chunks;                      /* chunks * chunk_bytes                         */
+    cudaMemPool_t mem_pool;                   /* fsd_from_bytes' tensors (NULL: hooks, or no
+                                               * pools on the device: cudaMalloc)             */
 };
 
 /* Makes ctx->device current, saving the caller's device in *prev. */

@@ -122,10 +122,16 @@ static void run_memcpy(void *arg, int i)
 
 void fsd_cpu_memcpy_parallel(fsd_pool *pool, void *dst, const void *src, size_t n)
 {
+    fsd_cpu_memcpy_parallel_ex(pool, dst, src, n, FSD_CPU_MIN_BYTES_PER_THREAD);
+}
+
+void fsd_cpu_memcpy_parallel_ex(fsd_pool *pool, void *dst, const void *src, size_t n,
+                                uint64_t min_bytes_per_thread)
+{
     if (n == 0)
         return;
     memcpy_job j = {dst, src, 0, n, fsd_cpu_streams(NULL, n)};
-    int t = threads_for(n, FSD_CPU_MIN_BYTES_PER_THREAD, fsd_pool_threads(pool));
+    int t = threads_for(n, min_bytes_per_thread, fsd_pool_threads(pool));
     int shares = shares_for(n, 64, t, &j.per_share);
     fsd_pool_run(pool, run_memcpy, &j, shares);
 }

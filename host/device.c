@@ -15,5 +15,5 @@ fsd_status fsd_device_enter(int device, int *prev)
 void fsd_device_leave(int device, int prev)
 {
     if (prev != device)
-        (void)cudaSetDevice(prev);
+        fsd_cuda_forget(cudaSetDevice(prev));
 }

@@ -52,9 +52,15 @@ const char *fsd_status_string(fsd_status s)
     return "FSD_ERROR_UNKNOWN: not a fastserde status";
 }
 
+void fsd_cuda_forget(cudaError_t e)
+{
+    if (e != cudaSuccess && cudaPeekAtLastError() == e)
+        (void)cudaGetLastError();
+}
+
 fsd_status fsd_cuda_failure(cudaError_t e, const char *call)
 {
-    (void)cudaGetLastError();
+    fsd_cuda_forget(e);
     if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
         return fsd_fail(FSD_ERROR_NO_GPU, "%s: %s", call, cudaGetErrorString(e));
     if (e == cudaErrorMemoryAllocation)

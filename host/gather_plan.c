@@ -69,7 +69,7 @@ void fsd_gather_plan_build(const fsd_kv *kv, void *packed, fsd_direction dir,
     p->num_units = p->num_runs * segs;
     /* 32-bit indices while every unit and word index (and a grid's worth past it) fits. */
     p->index64 = p->num_units >= ((uint64_t)1 << 31) || p->words_per_run >= ((uint64_t)1 << 31);
-    p->batch = FSD_GATHER_BATCH(p->lane_words, p->index64);
+    p->batch = FSD_GATHER_UNITS(p->lane_words, p->index64);
 
     const uint64_t threads = (p->num_units + p->batch - 1) / p->batch * p->group;
     uint64_t blocks = (threads + FSD_BLOCK_THREADS - 1) / FSD_BLOCK_THREADS;

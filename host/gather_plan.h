@@ -29,7 +29,7 @@
 #define FSD_GATHER_INFLIGHT 4
 /* Units a group batches: FSD_GATHER_INFLIGHT / lane_words, halved for one word per lane with
  * 64-bit indices (four units' 64-bit state would spill at 64 registers). */
-#define FSD_GATHER_BATCH(lane_words, index64) \
+#define FSD_GATHER_UNITS(lane_words, index64) \
     (FSD_GATHER_INFLIGHT / (lane_words) / ((index64) && (lane_words) == 1 ? 2 : 1))
 /* Outer dims the unrolled kernel handles (plans with fewer are padded with size-1 dims);
  * plans with more take the kernel with the run-time loop. */

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "gpu_dispatch.h"
 #include "kernel_launch.h"
+#include "memkind.h"
 #include "plan_build.h"
 
 /*
@@ -37,15 +38,17 @@ static cudaError_t multiprocessors(int device, int *sms)
     return e;
 }
 
-/* After `call` failed with `e`: no usable GPU at all (FSD_ERROR_NO_GPU), a device index past
- * the last (FSD_ERROR_INVALID_ARGUMENT), or that call's failure. */
+/* After `call` failed with `e` (cudaSuccess: no call was made, the index is negative): no
+ * usable GPU at all (FSD_ERROR_NO_GPU), a device index out of range
+ * (FSD_ERROR_INVALID_ARGUMENT), or that call's failure. The runtime's last error is forgotten
+ * only where it is fastserde's own (fsd_cuda_forget). */
 static fsd_status explain(cudaError_t e, const char *call, int device)
 {
-    (void)cudaGetLastError();
+    fsd_cuda_forget(e);
     int count = 0;
     cudaError_t ce = cudaGetDeviceCount(&count);
     if (ce != cudaSuccess || count == 0) {
-        (void)cudaGetLastError();
+        fsd_cuda_forget(ce);
         return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA tensor, but no usable GPU: cudaGetDeviceCount: %s",
                         ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
     }
@@ -58,7 +61,7 @@ static fsd_status explain(cudaError_t e, const char *call, int device)
 fsd_status fsd_gpu_enter(int device, int *prev, uint32_t *sm_count)
 {
     if (device < 0)
-        return explain(cudaErrorInvalidDevice, "cudaSetDevice", device);
+        return explain(cudaSuccess, "cudaSetDevice", device);
     cudaError_t e = cudaGetDevice(prev);
     if (e != cudaSuccess)
         return explain(e, "cudaGetDevice", device);
@@ -82,11 +85,15 @@ fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
     fsd_status st = fsd_gpu_enter(l->device_id, &prev, &sms);
     if (st != FSD_SUCCESS)
         return st;
-    fsd_plan plan;
-    fsd_plan_build(l, packed, dir, sms, &plan);
-    cudaError_t e = fsdk_launch(&plan, stream);
-    if (e != cudaSuccess)
-        st = fsd_cuda_failure(e, "kernel launch");
+    /* Memory the GPU cannot reach is refused before anything is enqueued. */
+    st = fsd_check_gpu_access(packed, l->total_bytes, l->device_id, dir == FSD_DIR_PACK ? "dst" : "src");
+    if (st == FSD_SUCCESS) {
+        fsd_plan plan;
+        fsd_plan_build(l, packed, dir, sms, &plan);
+        cudaError_t e = fsdk_launch(&plan, stream);
+        if (e != cudaSuccess)
+            st = fsd_cuda_failure(e, "kernel launch");
+    }
     fsd_device_leave(l->device_id, prev);
     return st;
 }

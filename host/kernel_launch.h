@@ -15,8 +15,9 @@ extern "C" {
 
 /*
  * fsdk_launch: enqueues the copy described by `plan` (built for the current device) on
- * `stream`. Returns cudaSuccess, or the error of the launch (the sticky error state is left
- * to the caller). Does not synchronise, does not allocate.
+ * `stream`. Returns cudaSuccess, or the error of this launch: never an error the caller's code
+ * left pending before (kernels/launch_check.cuh; turn it into a status with fsd_cuda_failure).
+ * Does not synchronise, does not allocate.
  */
 cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream);
 

@@ -4,6 +4,7 @@
 #include "cpu_parallel.h"
 #include "error.h"
 #include "layout.h"
+#include "memkind.h"
 #include "transfer.h"
 
 /* A CUDA tensor must live on the context's GPU. */
@@ -17,6 +18,14 @@ static fsd_status check_gpu(const fsd_context *ctx, const fsd_layout *l)
     return FSD_SUCCESS;
 }
 
+/* The host buffer of a host tensor must not be device memory (the CPU would fault on it). A
+ * context without a GPU has no device memory to tell apart: nothing to ask. */
+static fsd_status check_host_buffer(const fsd_context *ctx, const void *p, uint64_t n,
+                                   const char *what)
+{
+    return ctx->device < 0 ? FSD_SUCCESS : fsd_check_host_access(p, (size_t)n, what);
+}
+
 fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_dst,
                             size_t host_dst_size, cudaStream_t stream)
 {
@@ -25,8 +34,10 @@ fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_ds
     fsd_layout l;
     fsd_status st = fsd_layout_for_pack(src, host_dst, host_dst_size, &l);
     if (st == FSD_SUCCESS && l.total_bytes > 0) {
-        if (l.place == FSD_PLACE_HOST)
-            fsd_cpu_execute_parallel(ctx->pool, &l, host_dst, FSD_DIR_PACK);
+        if (l.place == FSD_PLACE_HOST) {
+            if ((st = check_host_buffer(ctx, host_dst, l.total_bytes, "host_dst")) == FSD_SUCCESS)
+                fsd_cpu_execute_parallel(ctx->pool, &l, host_dst, FSD_DIR_PACK);
+        }
         else if ((st = check_gpu(ctx, &l)) == FSD_SUCCESS)
             st = fsd_transfer_pack(ctx, &l, host_dst, stream);
     }
@@ -43,8 +54,10 @@ fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src, size_t h
     fsd_layout l;
     fsd_status st = fsd_layout_for_unpack(host_src, host_src_size, dst, &l);
     if (st == FSD_SUCCESS && l.total_bytes > 0) {
-        if (l.place == FSD_PLACE_HOST)
-            fsd_cpu_execute_parallel(ctx->pool, &l, (void *)host_src, FSD_DIR_UNPACK);
+        if (l.place == FSD_PLACE_HOST) {
+            if ((st = check_host_buffer(ctx, host_src, l.total_bytes, "host_src")) == FSD_SUCCESS)
+                fsd_cpu_execute_parallel(ctx->pool, &l, (void *)host_src, FSD_DIR_UNPACK);
+        }
         else if ((st = check_gpu(ctx, &l)) == FSD_SUCCESS)
             st = fsd_transfer_unpack(ctx, &l, host_src, stream);
     }

@@ -79,6 +79,7 @@ typedef struct owned_tensor {
     int64_t strides[1];
     fsd_alloc alloc;   /* how data and this block were allocated */
     int on_device;     /* data from FSD_ALLOC_DEVICE on managed.dl_tensor.device.device_id */
+    fsd_alloc_how how; /* on_device: hooks, cudaMalloc, or the context's pool */
 } owned_tensor;
 
 static void free_owned(owned_tensor *o)
@@ -86,13 +87,14 @@ static void free_owned(owned_tensor *o)
     void *data = o->managed.dl_tensor.data;
     if (o->on_device) {
         int prev = -1, dev = o->managed.dl_tensor.device.device_id;
-        (void)cudaGetDevice(&prev);
+        /* errors are not reported (a deleter has no status) and not left for the caller's
+         * cudaGetLastError; an error the caller left pending is kept */
+        fsd_cuda_forget(cudaGetDevice(&prev));
         if (prev != dev)
-            (void)cudaSetDevice(dev);
-        fsd_free_device(&o->alloc, data, dev);
+            fsd_cuda_forget(cudaSetDevice(dev));
+        fsd_free_device_ordered(&o->alloc, data, dev, o->how);
         if (prev >= 0 && prev != dev)
-            (void)cudaSetDevice(prev);
-        (void)cudaGetLastError();
+            fsd_cuda_forget(cudaSetDevice(prev));
     } else {
         fsd_free_host(&o->alloc, data);
     }
@@ -118,7 +120,10 @@ static fsd_status alloc_data(fsd_context *ctx, owned_tensor *o, size_t n)
         fsd_status st = fsd_context_enter(ctx, &prev);
         if (st != FSD_SUCCESS)
             return st;
-        o->managed.dl_tensor.data = fsd_alloc_device(&ctx->alloc, want, ctx->device);
+        /* stream-ordered on the copy stream, which the H2D into it follows */
+        o->managed.dl_tensor.data = fsd_alloc_device_ordered(&ctx->alloc, want, ctx->device,
+                                                             ctx->mem_pool, ctx->copy_stream,
+                                                             &o->how);
         fsd_context_leave(ctx, prev);
     }
     if (o->managed.dl_tensor.data == NULL)
@@ -127,19 +132,21 @@ static fsd_status alloc_data(fsd_context *ctx, owned_tensor *o, size_t n)
     return FSD_SUCCESS;
 }
 
-/* Blocks until the context's streams have done all their work. (Not the legacy stream: that
- * one belongs to whichever device is current, which need not be the context's.) */
+/* Blocks until the context's streams have done the work of the call that just returned (its
+ * end events, made with cudaEventBlockingSync: the thread sleeps rather than spin). Not the
+ * legacy stream: that one belongs to whichever device is current, which need not be the
+ * context's. */
 static fsd_status wait_for_context(fsd_context *ctx)
 {
     int prev;
     fsd_status st = fsd_context_enter(ctx, &prev);
     if (st != FSD_SUCCESS)
         return st;
-    cudaError_t e = cudaStreamSynchronize(ctx->copy_stream);
+    cudaError_t e = cudaEventSynchronize(ctx->copy_done);
     if (e == cudaSuccess)
-        e = cudaStreamSynchronize(ctx->pack_stream);
+        e = cudaEventSynchronize(ctx->pack_done);
     if (e != cudaSuccess)
-        st = fsd_cuda_failure(e, "fsd_from_bytes: cudaStreamSynchronize");
+        st = fsd_cuda_failure(e, "fsd_from_bytes: cudaEventSynchronize");
     fsd_context_leave(ctx, prev);
     return st;
 }

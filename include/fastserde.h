@@ -19,8 +19,26 @@
  *     is accepted, `bits` must be a positive multiple of 8 and `lanes` at least 1.
  *  4. A `cudaStream_t` is always the last argument, passed by value; NULL is the legacy default
  *     stream. It is ignored for host tensors. For CUDA tensors the work is enqueued on it and
- *     the call returns without waiting: no host synchronisation, no allocation, so the calls
- *     can be captured in a CUDA graph. The current CUDA device is saved and restored.
+ *     the call returns without waiting. The current CUDA device is saved and restored.
+ *  4a. CUDA graphs: a call "may be captured" when, made on a stream that is being captured
+ *     (cudaStreamBeginCapture, any cudaStreamCaptureMode), it enqueues its work into the
+ *     capture without synchronising, allocating or waiting on work outside the capture, and
+ *     each launch of the graph made from it does the call's work again (on the memory named
+ *     in the call: refill it between launches). These may: fsd_pack and fsd_unpack of CUDA
+ *     tensors, fsd_pack_to_host / fsd_unpack_from_host of CUDA tensors with a pinned host
+ *     buffer, and fsd_gather / fsd_scatter of CUDA caches on the kernel engine (which reads
+ *     the slots and layer_ptrs on the GPU at each launch). The round trip through pageable
+ *     host memory cannot be (the CPU copies it during the call), nor can the copy engines of
+ *     fsd_gather / fsd_scatter (the host reads the slots during the call, and
+ *     cudaMemcpyBatchAsync has no graph node): on a capturing stream these return
+ *     FSD_ERROR_INVALID_ARGUMENT, capture nothing, and leave the capture usable.
+ *     fsd_to_bytes, fsd_from_bytes, context creation and destruction and a deleter of
+ *     fsd_from_bytes synchronise or allocate: never call them on a capturing stream, and not
+ *     while the calling thread captures in global or thread-local mode (CUDA fails such calls
+ *     and invalidates the capture). When a call
+ *     fails inside a capture it synchronises nothing; either it captured nothing, or the
+ *     capture is left unjoined, so that cudaStreamEndCapture fails instead of making a graph
+ *     of part of a call.
  *  5. On any error found by checking the arguments (every status but FSD_ERROR_CUDA and
  *     FSD_ERROR_OUT_OF_MEMORY from the GPU), nothing is written to any output buffer or
  *     tensor. When a CUDA call fails partway through a round trip, part of the output may have
@@ -31,6 +49,15 @@
  *     the same memory (the current CUDA device they save and restore is per thread). A context
  *     is used by one thread at a time; each context function states its rule.
  *  7. fastserde never prints.
+ *  8. Errors belong to their call. The CUDA runtime keeps one "last error" per host thread
+ *     (cudaGetLastError). fastserde tells its own failures from the return values of its own
+ *     runtime calls (kernels are launched with cudaLaunchKernel), never from that slot: an
+ *     error your code left there is never reported as fastserde's, and is still there after a
+ *     call that succeeds. When a runtime call of fastserde fails, fastserde reports it in its
+ *     status and message and clears the last error that call set (only that one), so that
+ *     your cudaGetLastError does not take it for yours. (A failing runtime call replaces the
+ *     thread's last error: an error of yours pending before a call of fastserde that fails is
+ *     gone, as with any CUDA call that fails.)
  */
 #ifndef FASTSERDE_H
 #define FASTSERDE_H
@@ -120,15 +147,21 @@ FSD_API fsd_status fsd_packed_size(const DLTensor *t, size_t *nbytes);
  *
  * @param src       the strided tensor to read. Zero strides (broadcasts) and negative strides
  *                  are fine. `data` may be NULL when the tensor has no elements.
- * @param dst       the packed bytes. For a host `src`: host memory. For a CUDA `src`: memory
- *                  the GPU of `src` can write (device memory, managed memory, or mapped pinned
- *                  host memory). May be NULL when the packed size is 0. Must not overlap `src`.
+ * @param dst       the packed bytes. For a host `src`: host memory (not checked). For a CUDA
+ *                  `src`: memory the GPU of `src` can write: its device memory, managed
+ *                  memory, or pinned host memory (cudaHostAlloc / cudaHostRegister); pageable
+ *                  memory only where that GPU reports cudaDevAttrPageableMemoryAccess. This is
+ *                  checked before anything is enqueued, from the kinds of the first and the
+ *                  last byte (two cudaPointerGetAttributes lookups, nothing cached). May be
+ *                  NULL when the packed size is 0. Must not overlap `src`.
  * @param dst_size  the size of `dst` in bytes; at least the packed size.
  * @param stream    CUDA tensors: the stream the kernel is enqueued on (the copy is complete
  *                  when the stream reaches it). Host tensors: ignored, the copy is done on
  *                  return.
  * @return FSD_SUCCESS; the codes of fsd_packed_size, and
- *         FSD_ERROR_INVALID_ARGUMENT  data or dst NULL while there are bytes to copy;
+ *         FSD_ERROR_INVALID_ARGUMENT  data or dst NULL while there are bytes to copy; for a
+ *                                     CUDA src, a dst the GPU cannot write (pageable, memory
+ *                                     of another GPU, a range not of one kind);
  *         FSD_ERROR_SIZE_MISMATCH     dst_size smaller than the packed size;
  *         FSD_ERROR_OVERFLOW          a byte offset of an element does not fit in the address
  *                                     space;
@@ -142,8 +175,8 @@ FSD_API fsd_status fsd_pack(const DLTensor *src, void *dst, size_t dst_size, cud
  * them into the elements of `dst`. Exactly the bytes of the view's elements are written, no
  * other byte of the underlying storage.
  *
- * @param src       the packed bytes (same memory rules as fsd_pack's dst). Must not overlap
- *                  the elements of `dst`.
+ * @param src       the packed bytes (same memory rules and check as fsd_pack's dst). Must
+ *                  not overlap the elements of `dst`.
  * @param src_size  must equal the packed size of `dst`.
  * @param dst       the strided tensor to write. Its elements must not alias: a zero stride on
  *                  a dimension longer than 1, or strides that do not nest (sorted by |stride|,
@@ -179,7 +212,12 @@ typedef enum fsd_alloc_kind {
 } fsd_alloc_kind;
 
 /*
- * Allocation hooks. Leave both NULL for the defaults (malloc, cudaHostAlloc, cudaMalloc).
+ * Allocation hooks. Leave both NULL for the defaults: malloc; pinned chunks with
+ * cudaHostAlloc(cudaHostAllocPortable), or, on a machine with several NUMA nodes where sysfs
+ * names the GPU's, mmap'd with that node preferred and cudaHostRegister'ed (portable); device
+ * chunks with cudaMalloc; fsd_from_bytes' CUDA tensors stream-ordered from a pool of the
+ * context (cudaMallocFromPoolAsync, freed with cudaFreeAsync; cudaMalloc where the device has
+ * no memory pools). With hooks, every one of these goes through them (synchronously).
  * `alloc` returns NULL on failure; `free` is never called with NULL. The hooks (and `user`)
  * must stay valid until the context is destroyed and every tensor fsd_from_bytes made with
  * it has been deleted. For FSD_ALLOC_DEVICE the current device is `device` during the call.
@@ -191,15 +229,26 @@ typedef struct fsd_allocator {
 } fsd_allocator;
 
 #define FSD_CONFIG_MAGIC 0x46534443u /* "FSDC" */
-#define FSD_CONFIG_VERSION 1u
-#define FSD_DEFAULT_CHUNK_BYTES ((size_t)8 << 20)
+#define FSD_CONFIG_VERSION 2u
+/* Derived from a model of the three-stage pipeline for 1-256 MiB tensors: docs/architecture.md,
+ * "Chunk size and ring depth". */
+#define FSD_DEFAULT_CHUNK_BYTES ((size_t)4 << 20)
 #define FSD_DEFAULT_CHUNKS 3
+/* Limits of a configuration, the same with or without a GPU (fsd_context_create refuses what
+ * exceeds them with FSD_ERROR_INVALID_ARGUMENT, before allocating anything). */
+#define FSD_MAX_CHUNKS 64
+#define FSD_MAX_CHUNK_BYTES ((size_t)1 << 30)    /* 1 GiB per chunk                        */
+#define FSD_MAX_RING_BYTES ((uint64_t)4 << 30)   /* chunk_bytes * chunks: 4 GiB of pinned
+                                                  * memory (and as much on the device)     */
+#define FSD_MAX_CPU_THREADS 256
 
 /*
  * Context configuration. Start from FSD_CONTEXT_CONFIG_INIT and set what you need, so that
  * fields added in later versions get their defaults:
  *     fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
  *     cfg.chunk_bytes = 4 << 20;
+ * A struct from an older header is accepted as it was (version 1: `size` up to and including
+ * `allocator`); the fields it lacks get their defaults.
  */
 typedef struct fsd_context_config {
     size_t size;          /* sizeof(fsd_context_config), set by the initializer              */
@@ -207,15 +256,22 @@ typedef struct fsd_context_config {
     uint32_t version;     /* FSD_CONFIG_VERSION                                               */
     int device;           /* CUDA device of the staging buffers; -1: the current device      */
     size_t chunk_bytes;   /* bytes per pinned / device chunk: 0 = FSD_DEFAULT_CHUNK_BYTES;
-                           * else a multiple of 4096                                          */
-    int chunks;           /* chunks in the ring, 2..64; 0 = FSD_DEFAULT_CHUNKS                */
-    int cpu_threads;      /* threads for host copies, the caller's included: 0 = one per
-                           * core (at most 64), 1 = the calling thread only                   */
+                           * else a multiple of 4096, at most FSD_MAX_CHUNK_BYTES, and
+                           * chunk_bytes * chunks at most FSD_MAX_RING_BYTES                  */
+    int chunks;           /* chunks in the ring, 2..FSD_MAX_CHUNKS; 0 = FSD_DEFAULT_CHUNKS    */
+    int cpu_threads;      /* threads for host copies, the caller's included, at most
+                           * FSD_MAX_CPU_THREADS: 0 = one per core (at most 64), 1 = the
+                           * calling thread only                                              */
     fsd_allocator allocator;
+    /* version 2 */
+    int stream_priority;  /* priority of the context's two streams (cudaStreamCreateWith-
+                           * Priority): 0 = the default; lower numbers are higher priorities;
+                           * CUDA clamps a value outside the device's range (see
+                           * cudaDeviceGetStreamPriorityRange, e.g. -5..0)                    */
 } fsd_context_config;
 
 #define FSD_CONTEXT_CONFIG_INIT \
-    { sizeof(fsd_context_config), FSD_CONFIG_MAGIC, FSD_CONFIG_VERSION, -1, 0, 0, 0, { NULL, NULL, NULL } }
+    { sizeof(fsd_context_config), FSD_CONFIG_MAGIC, FSD_CONFIG_VERSION, -1, 0, 0, 0, { NULL, NULL, NULL }, 0 }
 
 /* What a context holds (fsd_context_memory). */
 typedef struct fsd_context_usage {
@@ -229,14 +285,21 @@ typedef struct fsd_context_usage {
 
 /*
  * fsd_context_create: makes a context. With a usable GPU it allocates the pinned and device
- * chunks, streams and events on config->device; without one it makes a host-only context.
+ * chunks, two streams (of config->stream_priority), events (cudaEventBlockingSync: a thread
+ * waiting for the GPU sleeps rather than spin a core) and, without hooks, a memory pool, on
+ * config->device; without one it makes a host-only context. Not capturable (4a).
  * @param ctx     out: the new context (NULL on failure).
  * @param config  NULL for the defaults, else a struct from FSD_CONTEXT_CONFIG_INIT.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  ctx NULL; config with a wrong size, magic or version, a
- *                                     chunk size that is not a multiple of 4096, chunks out of
- *                                     2..64, negative cpu_threads, only one of the hooks set,
- *                                     or (when there is a GPU) a device that does not exist;
+ *                                     chunk size that is not a multiple of 4096 or above
+ *                                     FSD_MAX_CHUNK_BYTES, chunks out of 2..FSD_MAX_CHUNKS,
+ *                                     chunk_bytes * chunks above FSD_MAX_RING_BYTES (however
+ *                                     large the product: no wrap-around), cpu_threads
+ *                                     negative or above FSD_MAX_CPU_THREADS, only one of the
+ *                                     hooks set, or (when there is a GPU) a device that does
+ *                                     not exist; all checked before anything is allocated,
+ *                                     all but the last the same way with or without a GPU;
  *         FSD_ERROR_OUT_OF_MEMORY     an allocation failed (everything made so far is freed);
  *         FSD_ERROR_CUDA              a stream or event could not be made.
  * Thread-safe.
@@ -244,10 +307,14 @@ typedef struct fsd_context_usage {
 FSD_API fsd_status fsd_context_create(fsd_context **ctx, const fsd_context_config *config);
 
 /* fsd_context_destroy: waits for the context's GPU work, then frees everything. NULL is fine.
- * Not while another thread uses the context. */
+ * Not while another thread uses the context. Destroying a context twice (or using it after)
+ * is undefined behaviour, as for free(): fastserde cannot tell a destroyed context from
+ * memory reused for something else. */
 FSD_API void fsd_context_destroy(fsd_context *ctx);
 
-/* fsd_context_memory: what `ctx` holds; it does not grow after creation.
+/* fsd_context_memory: what `ctx` holds; it does not grow after creation (the pool that
+ * fsd_from_bytes' CUDA tensors come from is not counted: it holds what they use, and keeps up
+ * to 256 MiB of what they freed for the next ones).
  * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT when ctx or usage is NULL.
  * Reads only what creation wrote: may be called from any thread. */
 FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage *usage);
@@ -255,8 +322,10 @@ FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage 
 /*
  * fsd_pack_to_host: packs `src` into host memory `host_dst` (fsd_pack's bytes).
  *  - Host tensor: fsd_pack with the context's CPU threads; `stream` is ignored; the bytes are
- *    ready on return.
- *  - CUDA tensor (on the context's device), `host_dst` pageable: chunk by chunk, the pack
+ *    ready on return. A host_dst in device memory is refused (checked on a context with a
+ *    GPU: two cudaPointerGetAttributes lookups).
+ *  - CUDA tensor (on the context's device), `host_dst` pageable (or managed, or pinned at one
+ *    end only): chunk by chunk, the pack
  *    kernel fills a device chunk, a D2H copy moves it into a pinned chunk, and the CPU threads
  *    copy it into host_dst, the three stages of consecutive chunks overlapping. The work starts
  *    after everything already enqueued on `stream`, and the bytes are ready on return.
@@ -264,11 +333,18 @@ FSD_API fsd_status fsd_context_memory(const fsd_context *ctx, fsd_context_usage 
  *    copied straight into host_dst; the call returns once everything is enqueued, without
  *    waiting: the bytes are ready when `stream` reaches the point of the call.
  *  In both CUDA cases `stream` waits (through an event) for the context's work, so work
- *  enqueued on it afterwards sees the result.
+ *  enqueued on it afterwards sees the result. Calls of one context on different streams are
+ *  ordered by the context itself where they share its chunks.
+ *  - Captured in a graph (pinned host_dst only, see 4a): the graph uses the context's chunks
+ *    each time it runs, so it must not run at the same time as another call of the same
+ *    context or another launch of such a graph: launch it on the stream of the context's other
+ *    calls, or order it with events (the context cannot order work it does not see). Until
+ *    the capture ends, use the context only in that capture.
  * `stream` must belong to the context's device (or be NULL).
  * @return FSD_SUCCESS; the codes of fsd_pack; FSD_ERROR_INVALID_ARGUMENT for a NULL ctx, a
- *         CUDA tensor on another device than the context's, or a host_dst in device memory;
- *         FSD_ERROR_NO_GPU for a CUDA tensor with a host-only context; FSD_ERROR_CUDA.
+ *         CUDA tensor on another device than the context's, a host_dst in device memory, or
+ *         a pageable host_dst on a capturing stream; FSD_ERROR_NO_GPU for a CUDA tensor with a
+ *         host-only context; FSD_ERROR_CUDA (also for a stream whose capture was invalidated).
  * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */
 FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_dst,
@@ -276,14 +352,15 @@ FSD_API fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void 
 
 /*
  * fsd_unpack_from_host: the reverse: writes the packed bytes `host_src` into `dst`.
- *  - Host tensor: fsd_unpack with the context's CPU threads; done on return.
+ *  - Host tensor: fsd_unpack with the context's CPU threads; done on return. A host_src in
+ *    device memory is refused, as for fsd_pack_to_host.
  *  - CUDA tensor: chunk by chunk, the CPU copies host_src into a pinned chunk, a H2D copy
  *    fills a device chunk, the unpack kernel scatters it into dst (a contiguous dst skips the
  *    kernel), the stages of consecutive chunks overlapping. The work starts after everything
  *    already enqueued on `stream`; dst is written when `stream` reaches the point of the call.
  *    A pageable host_src has been read when the call returns (it may be reused at once); a
  *    pinned host_src is read by DMA directly and must stay unchanged until `stream` reaches
- *    the point of the call.
+ *    the point of the call. Capture in a graph: as fsd_pack_to_host (pinned host_src only).
  * @return as fsd_pack_to_host, with fsd_unpack's size and aliasing checks.
  * Not thread-safe on one context (one thread at a time); different contexts are independent.
  */
@@ -294,7 +371,8 @@ FSD_API fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src,
 /*
  * fsd_to_bytes: the seed's FastSerializer.to_bytes: a new host buffer holding exactly the
  * bytes of `t.contiguous().view(uint8)`. Blocking: for a CUDA tensor, it waits for the
- * legacy default stream's earlier work and returns with the bytes in place.
+ * legacy default stream's earlier work and returns with the bytes in place. Not capturable
+ * (4a).
  * @param bytes  out: the buffer (free it with fsd_bytes_free); NULL for an empty tensor.
  * @param size   out: its size in bytes.
  * @return FSD_SUCCESS; the codes of fsd_pack_to_host; FSD_ERROR_OUT_OF_MEMORY. On error
@@ -309,9 +387,14 @@ FSD_API void fsd_bytes_free(void *bytes);
 /*
  * fsd_from_bytes: the seed's FastDeserializer(dtype).from_bytes: a new 1-D tensor of
  * size / element-size elements of `dtype` with compact strides, on `device` (kDLCPU, or
- * kDLCUDA with the context's device id), holding a copy of `bytes`. Blocking. The tensor owns
- * its memory: call (*out)->deleter(*out) when done (a DLPack consumer such as
- * torch.utils.dlpack.from_dlpack does so itself).
+ * kDLCUDA with the context's device id), holding a copy of `bytes`. Blocking; not
+ * capturable (4a). The tensor owns its memory: call (*out)->deleter(*out) when done (a DLPack
+ * consumer such as torch.utils.dlpack.from_dlpack does so itself). A CUDA tensor's memory
+ * comes from the context's pool in stream order (see fsd_allocator), and its deleter frees it
+ * in stream order on the legacy default stream of its device: the memory is reused only after
+ * the work enqueued before the deleter on that stream or on any blocking stream of the
+ * device; work on a non-blocking stream (cudaStreamNonBlocking) that still reads the tensor
+ * must be complete, or ordered before the legacy stream, when the deleter runs.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  ctx, out NULL, bytes NULL with size > 0, a bad dtype;
  *         FSD_ERROR_SIZE_MISMATCH     size not a multiple of the element size;
@@ -434,15 +517,18 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  * @param order     V.ndim ints, a permutation: packed dimension i is V's dimension order[i].
  *                  NULL: the identity.
  * @param dst       the packed bytes: host memory for a host cache; for a CUDA cache memory the
- *                  GPU writes (device, managed or mapped pinned host memory) for the kernel,
- *                  any memory cudaMemcpyAsync takes for the copy engines. Must not overlap
- *                  the cache.
+ *                  GPU writes (device memory of the cache's GPU, managed or pinned host memory,
+ *                  checked at both ends as for fsd_pack) for the kernel, any memory
+ *                  cudaMemcpyAsync takes for the copy engines. Must not overlap the cache.
  * @param dst_size  at least fsd_gather_size.
  * @param opts      NULL, or from FSD_GATHER_OPTIONS_INIT.
  * @param stream    CUDA caches: the work is enqueued on it. The kernel reads slots and
  *                  layer_ptrs on the GPU in stream order: the call neither waits nor allocates
- *                  and may be captured in a CUDA graph. The copy engines read them on the host
- *                  during the call. Host caches: ignored; done on return.
+ *                  and may be captured in a CUDA graph (each launch of the graph reads the
+ *                  slots and layer_ptrs again). The copy engines read them on the host during
+ *                  the call: they may not be captured (FSD_ERROR_INVALID_ARGUMENT on a
+ *                  capturing stream, nothing captured, the capture left usable; see 4a).
+ *                  Host caches: ignored; done on return.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  a NULL argument; block_dim or offset_dim out of range or
  *                                     equal; order not a permutation of V.ndim; slots not 1-D
@@ -453,7 +539,10 @@ FSD_API fsd_status fsd_gather_size(const fsd_kv_layout *kv, const DLTensor *slot
  *                                     cache (read on the host); slots or layer_ptrs whose
  *                                     address or stride is not a multiple of their element
  *                                     size (every framework aligns them; the kernel reads
- *                                     them as whole words);
+ *                                     them as whole words); on the kernel engine, a dst the
+ *                                     GPU cannot write (pageable host memory, memory of
+ *                                     another GPU), found before anything is enqueued; the
+ *                                     copy engines on a capturing stream;
  *         FSD_ERROR_SIZE_MISMATCH     dst_size too small;
  *         FSD_ERROR_UNSUPPORTED       as fsd_pack for the layer tensor; a layer of more than
  *                                     63 dimensions, or more than 12 dimensions of V left
@@ -471,7 +560,10 @@ FSD_API fsd_status fsd_gather(const fsd_kv_layout *kv, const DLTensor *slots, co
  * fsd_scatter: the inverse of fsd_gather: writes the packed bytes `src` into the cache entries
  * of `slots` (negative slots are skipped; their packed bytes are not read). With repeated
  * slots, one of the copies is written (which one is unspecified).
+ * @param src       the packed bytes, in the memory fsd_gather's dst may be (checked the same
+ *                  way on the kernel engine).
  * @param src_size  must equal fsd_gather_size.
+ * Stream and graph capture: as fsd_gather.
  * @return the codes of fsd_gather, with FSD_ERROR_SIZE_MISMATCH when src_size is not the
  *         gather size, and FSD_ERROR_ALIASING for a layer whose elements may alias (as
  *         fsd_unpack) or, where the host reads layer_ptrs, layers whose extents overlap. On the

@@ -83,7 +83,7 @@ FSD_HD char *fsd_gather_cache_addr(const fsd_gather_plan &p, I run, bool first)
 template <typename T, int LW, int NDIM, typename I>
 FSD_HD void fsd_gather_step(const fsd_gather_plan &p, uint32_t block, uint32_t thread)
 {
-    constexpr int UB = FSD_GATHER_BATCH(LW, sizeof(I) > 4); /* units per batch */
+    constexpr int UB = FSD_GATHER_UNITS(LW, sizeof(I) > 4); /* units per batch */
     const I gid = (I)block * p.block + thread;
     const I group = p.group;
     const I lane = gid & (group - 1);

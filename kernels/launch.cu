@@ -1,10 +1,13 @@
 /*
  * launch.cu — the __global__ wrappers around the step functions, and fsdk_launch, the one
  * entry from host/ (kernel_launch.h). The wrappers only map CUDA's block and thread indices
- * (and the barrier between TRANSPOSE's phases) onto the step functions.
+ * (and the barrier between TRANSPOSE's phases) onto the step functions. Kernels are launched
+ * through fsdk_launch_kernel (launch_check.cuh): each launch reports its own error, never one
+ * the caller left pending.
  */
 #include "kernel_args.cuh"
 #include "kernel_launch.h"
+#include "launch_check.cuh"
 #include "runs_step.cuh"
 #include "transpose16_step.cuh"
 #include "transpose_step.cuh"
@@ -43,40 +46,40 @@ __global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_tran
 }
 
 template <typename I, int D>
-static void launch_transpose(const fsd_plan &p, cudaStream_t s)
+static cudaError_t launch_transpose(const fsd_plan &p, cudaStream_t s)
 {
-    const fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
+    fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
     const dim3 grid(p.grid), block(p.block);
-    if (!p.tiles16) {
-        fsd_transpose_kernel<I, D><<<grid, block, 0, s>>>(a);
-        return;
-    }
+    if (!p.tiles16)
+        return fsdk_launch_kernel(fsd_transpose_kernel<I, D>, grid, block, 0, s, a);
     switch (p.elem_size) {
-    case 1: fsd_transpose16_kernel<1, I, D><<<grid, block, 0, s>>>(a); break;
-    case 2: fsd_transpose16_kernel<2, I, D><<<grid, block, 0, s>>>(a); break;
-    case 4: fsd_transpose16_kernel<4, I, D><<<grid, block, 0, s>>>(a); break;
-    case 8: fsd_transpose16_kernel<8, I, D><<<grid, block, 0, s>>>(a); break;
-    default: fsd_transpose16_kernel<16, I, D><<<grid, block, 0, s>>>(a); break;
+    case 1: return fsdk_launch_kernel(fsd_transpose16_kernel<1, I, D>, grid, block, 0, s, a);
+    case 2: return fsdk_launch_kernel(fsd_transpose16_kernel<2, I, D>, grid, block, 0, s, a);
+    case 4: return fsdk_launch_kernel(fsd_transpose16_kernel<4, I, D>, grid, block, 0, s, a);
+    case 8: return fsdk_launch_kernel(fsd_transpose16_kernel<8, I, D>, grid, block, 0, s, a);
+    default: return fsdk_launch_kernel(fsd_transpose16_kernel<16, I, D>, grid, block, 0, s, a);
     }
 }
 
-template <typename I>
-static void launch_runs(const fsd_plan &p, cudaStream_t s)
+template <typename I, int D>
+static cudaError_t launch_generic(const fsd_plan &p, cudaStream_t s)
 {
+    fsd_runs_args<D> a = fsd_runs_args_of<D>(p);
+    return fsdk_launch_kernel(fsd_runs_kernel<-1, I, D>, dim3(p.grid), dim3(p.block), 0, s, a);
+}
+
+template <typename I>
+static cudaError_t launch_runs(const fsd_plan &p, cudaStream_t s)
+{
+    if (p.path == FSD_PATH_GENERIC)
+        return p.ndim <= 16 ? launch_generic<I, 16>(p, s) : launch_generic<I, FSD_PLAN_MAX_DIMS>(p, s);
+    fsd_runs_args<FSD_RUNS_MAX_DIMS> a = fsd_runs_args_of<FSD_RUNS_MAX_DIMS>(p);
     const dim3 grid(p.grid), block(p.block);
-    if (p.path == FSD_PATH_GENERIC) {
-        if (p.ndim <= 16)
-            fsd_runs_kernel<-1, I, 16><<<grid, block, 0, s>>>(fsd_runs_args_of<16>(p));
-        else
-            fsd_runs_kernel<-1, I, FSD_PLAN_MAX_DIMS><<<grid, block, 0, s>>>(fsd_runs_args_of<FSD_PLAN_MAX_DIMS>(p));
-        return;
-    }
-    const fsd_runs_args<FSD_RUNS_MAX_DIMS> a = fsd_runs_args_of<FSD_RUNS_MAX_DIMS>(p);
     switch (p.ndim) {
-    case 1: fsd_runs_kernel<1, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
-    case 2: fsd_runs_kernel<2, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
-    case 3: fsd_runs_kernel<3, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
-    default: fsd_runs_kernel<4, I, FSD_RUNS_MAX_DIMS><<<grid, block, 0, s>>>(a); break;
+    case 1: return fsdk_launch_kernel(fsd_runs_kernel<1, I, FSD_RUNS_MAX_DIMS>, grid, block, 0, s, a);
+    case 2: return fsdk_launch_kernel(fsd_runs_kernel<2, I, FSD_RUNS_MAX_DIMS>, grid, block, 0, s, a);
+    case 3: return fsdk_launch_kernel(fsd_runs_kernel<3, I, FSD_RUNS_MAX_DIMS>, grid, block, 0, s, a);
+    default: return fsdk_launch_kernel(fsd_runs_kernel<4, I, FSD_RUNS_MAX_DIMS>, grid, block, 0, s, a);
     }
 }
 
@@ -95,23 +98,14 @@ extern "C" cudaError_t fsdk_launch(const fsd_plan *p, cudaStream_t stream)
     }
     case FSD_PATH_RUNS:
     case FSD_PATH_GENERIC:
-        if (p->index64)
-            launch_runs<uint64_t>(*p, stream);
-        else
-            launch_runs<uint32_t>(*p, stream);
-        break;
+        return p->index64 ? launch_runs<uint64_t>(*p, stream) : launch_runs<uint32_t>(*p, stream);
     case FSD_PATH_TRANSPOSE:
-        if (p->ndim <= 4 && p->index64)
-            launch_transpose<uint64_t, 4>(*p, stream);
-        else if (p->ndim <= 4)
-            launch_transpose<uint32_t, 4>(*p, stream);
-        else if (p->index64)
-            launch_transpose<uint64_t, FSD_PLAN_MAX_DIMS>(*p, stream);
-        else
-            launch_transpose<uint32_t, FSD_PLAN_MAX_DIMS>(*p, stream);
-        break;
+        if (p->ndim <= 4)
+            return p->index64 ? launch_transpose<uint64_t, 4>(*p, stream)
+                              : launch_transpose<uint32_t, 4>(*p, stream);
+        return p->index64 ? launch_transpose<uint64_t, FSD_PLAN_MAX_DIMS>(*p, stream)
+                          : launch_transpose<uint32_t, FSD_PLAN_MAX_DIMS>(*p, stream);
     default:
         return cudaErrorInvalidValue;
     }
-    return cudaPeekAtLastError();
 }

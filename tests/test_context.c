@@ -26,6 +26,7 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_configs.h"
 #include "fsdt_report.h"
 
 #if defined(__has_include)
@@ -174,33 +175,11 @@ static void test_invalid_configs(void **state)
     static counter cnt;
     memset(&cnt, 0, sizeof cnt);
     for (int k = 0;; k++) {
-        fsd_context_config c = good;
-        const char *what;
-        switch (k) {
-        case 0: c.size = sizeof c - 1; what = "size - 1"; break;
-        case 1: c.size = 0; what = "size 0"; break;
-        case 2: c.size = sizeof c + 8; what = "size + 8"; break;
-        case 3: c.magic = 0; what = "magic 0"; break;
-        case 4: c.magic = FSD_CONFIG_MAGIC + 1; what = "magic + 1"; break;
-        case 5: c.version = 0; what = "version 0"; break;
-        case 6: c.version = FSD_CONFIG_VERSION + 1; what = "version + 1"; break;
-        case 7: c.chunk_bytes = 4097; what = "chunk_bytes 4097"; break;
-        case 8: c.chunk_bytes = 100; what = "chunk_bytes 100"; break;
-        case 9: c.chunk_bytes = 2048; what = "chunk_bytes 2048"; break;
-        case 10: c.chunks = 1; what = "chunks 1"; break;
-        case 11: c.chunks = 65; what = "chunks 65"; break;
-        case 12: c.chunks = -1; what = "chunks -1"; break;
-        case 13: c.cpu_threads = -1; what = "cpu_threads -1"; break;
-        case 14: c.allocator.alloc = count_alloc; c.allocator.user = &cnt; what = "alloc only"; break;
-        case 15: c.allocator.free = count_free; c.allocator.user = &cnt; what = "free only"; break;
-        case 16: c.device = -2; what = "device -2"; break;
-        case 17: c.device = 1 << 20; what = "device 2^20"; break;
-        default: what = NULL; break;
-        }
+        fsd_context_config c;
+        const char *what = fsdt_bad_config(k, &c, count_alloc, count_free);
         if (what == NULL)
             break;
-        if (k == 17 && !g_gpu)
-            continue; /* without a GPU any device gives a host-only context */
+        c.allocator.user = &cnt;
         fsd_context *ctx = (fsd_context *)1;
         fsd_status st = fsd_context_create(&ctx, &c);
         if (st != FSD_ERROR_INVALID_ARGUMENT || ctx != NULL)
@@ -209,6 +188,13 @@ static void test_invalid_configs(void **state)
         char msg[256];
         assert_true(fsd_last_error(msg, sizeof msg) > 0);
     }
+    if (g_gpu) { /* with a GPU, a device that does not exist too */
+        fsd_context_config c = good;
+        c.device = 1 << 20;
+        fsd_context *ctx = (fsd_context *)1;
+        EXPECT(fsd_context_create(&ctx, &c), FSD_ERROR_INVALID_ARGUMENT);
+        assert_null(ctx);
+    }
     assert_int_equal(cnt.total, 0); /* rejected before any allocation */
     fsd_context_usage u;
     fsd_context *ctx = NULL;
@@ -216,6 +202,35 @@ static void test_invalid_configs(void **state)
     EXPECT(fsd_context_memory(NULL, &u), FSD_ERROR_INVALID_ARGUMENT);
     EXPECT(fsd_context_memory(ctx, NULL), FSD_ERROR_INVALID_ARGUMENT);
     fsd_context_destroy(ctx);
+}
+
+/* A config of the previous version (its struct, version 1) is accepted as it is: only its bytes
+ * are read (the struct sits in an allocation of exactly its size, where valgrind and ASan see
+ * a read past it). The limits themselves are accepted. */
+static void test_config_versions_and_limits(void **state)
+{
+    (void)state;
+    const fsd_context_config init = FSD_CONTEXT_CONFIG_INIT;
+    fsdt_config_v1 *old = malloc(sizeof *old);
+    *old = fsdt_config_v1_init();
+    old->cpu_threads = 2;
+    fsd_context *ctx = NULL;
+    EXPECT(fsd_context_create(&ctx, (const fsd_context_config *)old), FSD_SUCCESS);
+    fsd_context_usage u;
+    EXPECT(fsd_context_memory(ctx, &u), FSD_SUCCESS);
+    assert_int_equal(u.cpu_threads, 2);
+    fsd_context_destroy(ctx);
+    free(old);
+    fsd_context_config c = init;
+    c.cpu_threads = FSD_MAX_CPU_THREADS;
+    c.chunks = FSD_MAX_CHUNKS;
+    c.chunk_bytes = (size_t)(FSD_MAX_RING_BYTES / FSD_MAX_CHUNKS); /* the ring at its limit */
+    if (!g_gpu) { /* (with a GPU this would pin 4 GiB) */
+        EXPECT(fsd_context_create(&ctx, &c), FSD_SUCCESS);
+        EXPECT(fsd_context_memory(ctx, &u), FSD_SUCCESS);
+        assert_int_equal(u.cpu_threads, FSD_MAX_CPU_THREADS);
+        fsd_context_destroy(ctx);
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -533,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_create_defaults),
         cmocka_unit_test(test_create_custom),
         cmocka_unit_test(test_invalid_configs),
+        cmocka_unit_test(test_config_versions_and_limits),
         cmocka_unit_test(test_host_roundtrip_threads),
         cmocka_unit_test(test_cuda_tensor_without_gpu),
         cmocka_unit_test(test_bad_inputs),

@@ -90,8 +90,43 @@ FROM_BYTES = {
     'empty': fb_seed(5, 2, 200, 0, 1, 4, bytes([1])),
 }
 
+
+
+def u32(v): return struct.pack('<I', v & (2**32 - 1))
+
+
+def cfg_seed(devices, version=0, chunk=bytes([0, 2]), chunks=bytes([0, 3]), threads=bytes([1, 2]),
+             hooks=0, prio=0, device=bytes([1]), magic=bytes([1]),
+             trip=bytes([40, 50, 1, 1, 2]), run=bytes([7, 1])):
+    """fuzz_config's encoding: GPUs, version choice, magic choice, device choice, chunk_bytes
+    (choice + value), chunks (choice + value), cpu_threads (choice + value), hooks, priority,
+    the tensor (rows, cols, transposed, pinned when there is a GPU, stream), the schedule."""
+    b = bytes([devices]) + (version if isinstance(version, bytes) else bytes([version]))
+    b += magic + device + chunk + chunks + threads + bytes([hooks, prio & 0xff])
+    if devices == 0:
+        trip = trip[:3] + trip[4:]  # no pinned choice without a GPU
+    return b + trip + run
+
+
+CONFIG = {
+    'gpu_defaults_strided': cfg_seed(1),
+    'v1_struct_hooks': cfg_seed(1, version=1, hooks=1, prio=0xfe, trip=bytes([20, 30, 1, 0, 1])),
+    'ring_wraps_2p62': cfg_seed(1, chunk=bytes([3, 62, 1]), chunks=bytes([0, 4])),
+    'threads_20000': cfg_seed(0, threads=bytes([0]) + u32(20000)),
+    'threads_max': cfg_seed(1, threads=bytes([0]) + u32(256), chunk=bytes([0, 1])),
+    'no_gpu_host_trip': cfg_seed(0, trip=bytes([10, 10, 0, 1, 0])),
+    'two_gpus_device1': cfg_seed(2, device=bytes([0, 1]), trip=bytes([5, 5, 1, 1, 0])),
+    'ring_beyond_memory': cfg_seed(1, chunk=bytes([3, 24, 0]), chunks=bytes([0, 5])),
+    'chunks_65': cfg_seed(1, chunks=bytes([1, 65])),
+    'alloc_hook_only': cfg_seed(1, hooks=2),
+    # found by the fuzzer: a device that does not exist was refused after the thread pool
+    # had been allocated (through the hooks)
+    'device_2_of_1_hooks': cfg_seed(1, version=1, device=bytes([0, 2]), chunk=bytes([0, 3]),
+                                    chunks=bytes([1, 2]), threads=bytes([1, 0]), hooks=1, prio=7),
+}
+
 for target, seeds in (('fuzz_validate', VALIDATE), ('fuzz_differential', DIFF),
-                      ('fuzz_from_bytes', FROM_BYTES)):
+                      ('fuzz_from_bytes', FROM_BYTES), ('fuzz_config', CONFIG)):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():

@@ -1,6 +1,6 @@
 /* emulated_gather.cu — the emulated grid of the paged gather (see emulated_gather.h). */
 #include "emulated_gather.h"
-#include "gather_step.cuh"
+#include "emulated_steps.cuh"
 
 namespace {
 struct emulator {
@@ -8,9 +8,7 @@ struct emulator {
     template <typename T, int LW, int NDIM, typename I>
     void run()
     {
-        for (uint32_t b = 0; b < p.grid; b++)
-            for (uint32_t t = 0; t < p.block; t++)
-                fsd_gather_step<T, LW, NDIM, I>(p, b, t);
+        fsdt_grid_gather<T, LW, NDIM, I>(p, p.grid, p.block);
     }
 };
 } // namespace

@@ -8,34 +8,21 @@
  * (FSDT_THREAD), where the block's shared memory is (FSDT_SHARED) and where __syncthreads() is
  * (FSDT_BARRIER), and the entry point is called FSDT_EMULATE. Here they cost nothing.
  */
-#include <string.h>
-
 #ifndef FSDT_TRACE
 #define FSDT_LAUNCH(kind, tparam, dims, index_bytes, plan) ((void)0)
-#define FSDT_THREAD(block, thread) ((void)0)
-#define FSDT_SHARED(ptr, bytes) ((void)0)
-#define FSDT_BARRIER() ((void)0)
 #define FSDT_EMULATE fsdt_emulate
 #endif
 
 #include "emulated_grid.h"
-#include "kernel_args.cuh"
-#include "runs_step.cuh"
-#include "transpose16_step.cuh"
-#include "transpose_step.cuh"
+#include "emulated_steps.cuh"
 
 /* Each launch runs on the argument struct launch.cu would pass (kernel_args.cuh), built the
- * same way, with the same room for dims D. */
+ * same way, with the same room for dims D, through the kernel's loops (emulated_steps.cuh). */
 template <int NDIM, typename I, int D>
 static void emulate_runs(const fsd_plan &p)
 {
-    const fsd_runs_args<D> a = fsd_runs_args_of<D>(p);
     FSDT_LAUNCH("runs", NDIM, D, sizeof(I), p);
-    for (uint32_t b = 0; b < p.grid; b++)
-        for (uint32_t t = 0; t < p.block; t++) {
-            FSDT_THREAD(b, t);
-            fsd_runs_step<NDIM, I>(a, b, t);
-        }
+    fsdt_grid_runs<NDIM, I, D>(fsd_runs_args_of<D>(p), p.grid, p.block);
 }
 
 template <typename I>
@@ -64,53 +51,15 @@ static void emulate_runs_rank(const fsd_plan &p)
 template <typename I, int D>
 static void emulate_transpose(const fsd_plan &p)
 {
-    const fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
-    alignas(16) static unsigned char tile[FSD_TILE_BUFFER_BYTES];
     FSDT_LAUNCH("transpose", 0, D, sizeof(I), p);
-    FSDT_SHARED(tile, sizeof tile);
-    for (uint32_t b = 0; b < p.grid; b++) {
-        for (I t = b; t < (I)p.num_tiles; t += p.grid) {
-            /* Garbage in the tile: a store that reads an element no load wrote shows up. */
-            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
-            for (uint32_t th = 0; th < p.block; th++) {
-                FSDT_THREAD(b, th);
-                FSD_MODEL_ITERATION();
-                fsd_transpose_load_step<I>(a, t, th, tile);
-            }
-            FSDT_BARRIER(); /* __syncthreads() */
-            for (uint32_t th = 0; th < p.block; th++) {
-                FSDT_THREAD(b, th);
-                fsd_transpose_store_step<I>(a, t, th, tile);
-            }
-            FSDT_BARRIER();
-        }
-    }
+    fsdt_grid_transpose<I, D>(fsd_transpose_args_of<D>(p), p.grid, p.block);
 }
 
 template <uint32_t E, typename I, int D>
 static void emulate_transpose16(const fsd_plan &p)
 {
-    const fsd_transpose_args<D> a = fsd_transpose_args_of<D>(p);
-    alignas(16) static unsigned char tile[FSD_T16_TILE_BYTES];
     FSDT_LAUNCH("transpose16", E, D, sizeof(I), p);
-    FSDT_SHARED(tile, sizeof tile);
-    for (uint32_t b = 0; b < p.grid; b++) {
-        for (I t = b; t < (I)p.num_tiles; t += p.grid) {
-            const fsd_t16_tile o = fsd_t16_tile_of<E, I>(a, t);
-            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
-            for (uint32_t th = 0; th < p.block; th++) {
-                FSDT_THREAD(b, th);
-                FSD_MODEL_ITERATION();
-                fsd_transpose16_load_step<E>(o, th, tile);
-            }
-            FSDT_BARRIER(); /* __syncthreads() */
-            for (uint32_t th = 0; th < p.block; th++) {
-                FSDT_THREAD(b, th);
-                fsd_transpose16_store_step<E>(o, th, tile);
-            }
-            FSDT_BARRIER();
-        }
-    }
+    fsdt_grid_transpose16<E, I, D>(fsd_transpose_args_of<D>(p), p.grid, p.block);
 }
 
 template <typename I, int D>

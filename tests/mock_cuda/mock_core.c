@@ -14,14 +14,17 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static _Thread_local cudaError_t last_error = cudaSuccess;
 static _Thread_local int current_device = 0;
 
-static const char *const API_NAMES[MOCKCUDA_API_COUNT] = {
+static const char *const API_NAMES[] = {
     "cudaGetDeviceCount", "cudaGetDevice", "cudaSetDevice", "cudaDeviceGetAttribute",
     "cudaStreamCreateWithFlags", "cudaStreamDestroy", "cudaStreamSynchronize",
     "cudaStreamWaitEvent", "cudaEventCreateWithFlags", "cudaEventDestroy", "cudaEventRecord",
     "cudaEventSynchronize", "cudaMemcpyAsync", "cudaMemcpy", "cudaMalloc", "cudaFree",
     "cudaHostAlloc", "cudaFreeHost", "cudaPointerGetAttributes", "cudaDeviceSynchronize",
-    "fsdk_launch", "cudaMemcpyBatchAsync",
+    "fsdk_launch", "cudaMemcpyBatchAsync", "cudaMallocAsync", "cudaFreeAsync",
+    "cudaMemPoolCreate",
 };
+_Static_assert(sizeof API_NAMES / sizeof API_NAMES[0] == MOCKCUDA_API_COUNT,
+               "one name per mockcuda_api, in the enum's order");
 
 const char *mockcuda_api_name(mockcuda_api api)
 {
@@ -33,6 +36,7 @@ static cudaError_t default_error(mockcuda_api api)
     switch (api) {
     case MOCKCUDA_MALLOC:
     case MOCKCUDA_HOST_ALLOC:
+    case MOCKCUDA_MALLOC_ASYNC:
         return cudaErrorMemoryAllocation;
     case MOCKCUDA_LAUNCH:
         return cudaErrorLaunchOutOfResources;
@@ -82,6 +86,7 @@ static void init(void)
         mk.sms = 1;
     mk.protect = (int)env_long("MOCK_CUDA_PROTECT", 1) != 0;
     mk.verbose = (int)env_long("MOCK_CUDA_VERBOSE", 0) != 0;
+    mk.memory_limit = (size_t)env_long("MOCK_CUDA_MEMORY", 0);
     const char *f = getenv("MOCK_CUDA_FAIL");
     if (f != NULL)
         parse_failures(f);
@@ -109,6 +114,7 @@ cudaError_t mk_enter(mockcuda_api api)
 {
     mk_lock();
     mk.calls[api]++;
+    mk_time_call();
     if (mk.fail_in[api] > 0 && --mk.fail_in[api] == 0) {
         mk.fired = 1;
         mk_trace("injected failure: call %ld of %s", mk.calls[api], API_NAMES[api]);
@@ -250,6 +256,21 @@ void mockcuda_get_stats(mockcuda_stats *s)
     mk_unlock();
 }
 
+void mockcuda_set_memory_limit(size_t bytes)
+{
+    mk_lock();
+    mk.memory_limit = bytes;
+    mk_unlock();
+}
+
+long mockcuda_spin_waits(void)
+{
+    mk_lock();
+    long n = mk.spin_waits;
+    mk_unlock();
+    return n;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Errors and devices                                                                          */
 
@@ -276,6 +297,16 @@ const char *cudaGetErrorName(cudaError_t e)
     case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
     case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
     case cudaErrorUnknown: return "cudaErrorUnknown";
+    case cudaErrorNotSupported: return "cudaErrorNotSupported";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureUnmatched: return "cudaErrorStreamCaptureUnmatched";
+    case cudaErrorStreamCaptureUnjoined: return "cudaErrorStreamCaptureUnjoined";
+    case cudaErrorStreamCaptureIsolation: return "cudaErrorStreamCaptureIsolation";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorCapturedEvent: return "cudaErrorCapturedEvent";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
     default: return "cudaError (mock: unnamed)";
     }
 }
@@ -293,6 +324,12 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered (mock)";
     case cudaErrorLaunchOutOfResources: return "too many resources requested for launch (mock)";
     case cudaErrorUnknown: return "unknown error (mock)";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing (mock)";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture (mock)";
+    case cudaErrorStreamCaptureUnjoined: return "capture sequence contains a fork that was not joined to the primary stream (mock)";
+    case cudaErrorStreamCaptureIsolation: return "dependency created on uncaptured work in another stream (mock)";
+    case cudaErrorStreamCaptureImplicit: return "operation would make the legacy stream depend on a capturing blocking stream (mock)";
+    case cudaErrorCapturedEvent: return "operation not permitted on an event last recorded in a capturing stream (mock)";
     default: return "unrecognized error code (mock)";
     }
 }
@@ -349,10 +386,24 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
         case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
         case cudaDevAttrUnifiedAddressing: *value = 1; break;
         case cudaDevAttrCanMapHostMemory: *value = 1; break;
+        case cudaDevAttrMemoryPoolsSupported: *value = 1; break;
+        case cudaDevAttrPageableMemoryAccess: *value = 0; break;
         default: e = cudaErrorInvalidValue; break;
         }
     }
     return mk_leave(e);
+}
+
+/* Bus ids no machine has (so that sysfs knows nothing of them: no NUMA node). */
+cudaError_t cudaDeviceGetPCIBusId(char *bus, int len, int device)
+{
+    mk_lock();
+    if (bus == NULL || len < 13)
+        return mk_leave(cudaErrorInvalidValue);
+    if (device < 0 || device >= mk.devices)
+        return mk_leave(mk.devices == 0 ? cudaErrorNoDevice : cudaErrorInvalidDevice);
+    snprintf(bus, (size_t)len, "0000:F%X:1F.7", device & 0xF);
+    return mk_leave(cudaSuccess);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -32,7 +32,7 @@ typedef enum mockcuda_api {
     MOCKCUDA_GET_DEVICE,
     MOCKCUDA_SET_DEVICE,
     MOCKCUDA_DEVICE_GET_ATTRIBUTE,
-    MOCKCUDA_STREAM_CREATE,       /* cudaStreamCreate and cudaStreamCreateWithFlags */
+    MOCKCUDA_STREAM_CREATE,       /* cudaStreamCreate, cudaStreamCreateWithFlags / WithPriority */
     MOCKCUDA_STREAM_DESTROY,
     MOCKCUDA_STREAM_SYNCHRONIZE,
     MOCKCUDA_STREAM_WAIT_EVENT,
@@ -48,8 +48,12 @@ typedef enum mockcuda_api {
     MOCKCUDA_FREE_HOST,
     MOCKCUDA_POINTER_GET_ATTRIBUTES,
     MOCKCUDA_DEVICE_SYNCHRONIZE,
-    MOCKCUDA_LAUNCH,              /* fsdk_launch, fsdk_launch_gather: a kernel of the library */
+    MOCKCUDA_LAUNCH,              /* a kernel of the library: fsdk_launch, fsdk_launch_gather;
+                                   * cudaLaunchKernel with the real kernels */
     MOCKCUDA_MEMCPY_BATCH_ASYNC,  /* cudaMemcpyBatchAsync */
+    MOCKCUDA_MALLOC_ASYNC,        /* cudaMallocAsync and cudaMallocFromPoolAsync */
+    MOCKCUDA_FREE_ASYNC,
+    MOCKCUDA_MEM_POOL_CREATE,
     MOCKCUDA_API_COUNT
 } mockcuda_api;
 
@@ -116,6 +120,62 @@ int mockcuda_is_pinned(const void *p, size_t n);
 void mockcuda_peek(void *dst, const void *src, size_t n);
 /* Writes n bytes into device memory (or any memory) at `dst` right now (tests only). */
 void mockcuda_poke(void *dst, const void *src, size_t n);
+
+/* A finite memory: a cudaMalloc / cudaMallocAsync / cudaHostAlloc that would bring the live
+ * device and pinned bytes above `bytes` fails with cudaErrorMemoryAllocation (0: no limit, the
+ * default; environment MOCK_CUDA_MEMORY). */
+void mockcuda_set_memory_limit(size_t bytes);
+
+/* Simulated time. Off by default (ops take no time). On: every op gets a duration by its kind
+ * (fixed ns + ns per byte: a kernel's packed bytes, a copy's bytes), the host's clock advances
+ * by api_ns per runtime call, by each host copy of the library (its NVTX "chunk host copy"
+ * ranges, with the byte count as payload: nothing without FSD_NVTX) and to the end of what it
+ * waits for; an op starts when its stream, its dependencies, the host's enqueue and its engine
+ * (one per kind) allow, and the scheduler runs the op that can start first. Use with eager 0. */
+typedef enum mockcuda_span_kind {
+    MOCKCUDA_SPAN_KERNEL = 0,
+    MOCKCUDA_SPAN_H2D,
+    MOCKCUDA_SPAN_D2H,
+    MOCKCUDA_SPAN_COPY, /* device to device, host to host */
+    MOCKCUDA_SPAN_HOST, /* a host copy of the library */
+    MOCKCUDA_SPAN_KINDS
+} mockcuda_span_kind;
+
+typedef struct mockcuda_timing {
+    double ns[MOCKCUDA_SPAN_KINDS];
+    double ns_per_byte[MOCKCUDA_SPAN_KINDS];
+    double api_ns;
+} mockcuda_timing;
+
+typedef struct mockcuda_span {
+    mockcuda_span_kind kind;
+    size_t bytes;
+    double start, end; /* ns */
+} mockcuda_span;
+
+/* Turns simulated time on with `t` (NULL: off); clears the timeline; the host's clock at 0. */
+void mockcuda_set_timing(const mockcuda_timing *t);
+/* The spans run since timing was turned on, in the order they ran (at most `max`; returns how
+ * many there are). */
+size_t mockcuda_timeline(mockcuda_span *out, size_t max);
+/* The host's simulated time, ns. */
+double mockcuda_host_now(void);
+
+/* Memory pools alive (cudaMemPoolCreate'd, not destroyed). */
+long mockcuda_pools(void);
+
+/* cudaEventSynchronize calls so far on events made without cudaEventBlockingSync (a host
+ * thread spinning on a core while it waits). */
+long mockcuda_spin_waits(void);
+
+/* The flags cudaHostAlloc or cudaHostRegister was given for the pinned range holding p (-1:
+ * p is not pinned host memory). */
+long mockcuda_host_flags(const void *p);
+
+/* fsd_mock_runtime_kernels only: the kernels the real objects registered, and in *runnable
+ * how many of them the mock can run (has an emulator for; each missing one is named on
+ * stderr). */
+int mockcuda_kernels_registered(int *runnable);
 
 #ifdef __cplusplus
 }

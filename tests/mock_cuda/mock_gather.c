@@ -1,27 +1,34 @@
 /*
- * mock_gather.c — the paged gather on the stand-in runtime: fsdk_launch_gather (host/
- * gather_launch.h) queues the plan as a kernel op that runs on the emulated grid
- * (tests/kernels/emulated_gather.h), after the checks a GPU would fault on; and
+ * mock_gather.c — the paged gather on the stand-in runtime: a launch of the paged-gather
+ * kernel (mk_launch_gather: from the mock's fsdk_launch_gather, mock_fsdk_launch.c, or from
+ * cudaLaunchKernel of the real kernels/gather_launch.cu, mock_kernel_api.c) is queued as an op
+ * that runs on the emulated grid after the checks a GPU would fault on; and
  * cudaMemcpyBatchAsync, the copy-engine path's call, with the rules CUDA documents for it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "emulated_gather.h"
-#include "gather_launch.h"
 #include "mock_internal.h"
 
 /* At execution: every layer the table names lies in memory of the device (the table is read
- * in stream order, as the kernel reads it), then the kernel runs on the emulated grid. */
+ * in stream order, as the kernel reads it), then the kernel runs on the emulated grid: k, the
+ * instantiation launched, or (the mock's fsdk_launch_gather) the one the plan dispatches to,
+ * with the index width drawn. */
 typedef struct gather_op {
     fsd_gather_plan plan;
     int device;
+    const mk_kernel *k;
 } gather_op;
 
 static void run_gather(void *arg)
 {
     const gather_op *g = arg;
     const fsd_gather_plan *p = &g->plan;
+    mk_check_ready(p->packed, "gather kernel");
+    mk_check_ready(p->slots, "gather kernel");
+    if (p->layer_table != NULL)
+        mk_check_ready(p->layer_table, "gather kernel");
     /* With no slot inside the cache (an empty layer), no layer is touched. */
     const uint64_t layers = p->slot_limit == 0 ? 0 : p->layer_table ? p->shape[p->layer_dim] : 1;
     for (uint64_t l = 0; l < layers; l++) {
@@ -30,18 +37,21 @@ static void run_gather(void *arg)
         if (!mk_reachable(base, -(int64_t)p->layer_below, (int64_t)p->layer_end, g->device, "layer"))
             return; /* the GPU would fault: nothing is copied */
     }
-    fsdt_emulate_gather(p, (int)(mk_rand() & 1));
+    if (g->k != NULL)
+        g->k->run(p, p->grid, p->block);
+    else
+        fsdt_emulate_gather(p, (int)(mk_rand() & 1));
     mk.kernels++;
 }
 
-cudaError_t fsdk_launch_gather(const fsd_gather_plan *plan, cudaStream_t stream)
+cudaError_t mk_launch_gather(const fsd_gather_plan *plan, cudaStream_t stream, const mk_kernel *k)
 {
-    cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);
-    mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    cudaError_t e;
+    mk_stream *s = mk_launch_stream(stream, &e);
     if (s == NULL)
-        return mk_leave(e);
+        return e;
     if ((e = mk_check_launch(s, plan->grid, plan->block)) != cudaSuccess)
-        return mk_leave(e);
+        return e;
     /* What the kernel reads before any layer: the slots, the table, and the packed side. */
     const uint64_t tokens = plan->shape[plan->token_dim];
     const int64_t span = tokens ? (int64_t)(tokens - 1) * plan->slot_stride : 0;
@@ -52,16 +62,15 @@ cudaError_t fsdk_launch_gather(const fsd_gather_plan *plan, cudaStream_t stream)
          !mk_reachable((const char *)plan->layer_table, 0,
                        (int64_t)(plan->shape[plan->layer_dim] * 8), s->device, "layer table")) ||
         !mk_reachable(plan->packed, 0, (int64_t)bytes, s->device, "packed"))
-        return mk_leave(cudaErrorIllegalAddress);
+        return cudaErrorIllegalAddress;
     gather_op *g = malloc(sizeof *g);
+    if (g == NULL)
+        abort();
     g->plan = *plan;
     g->device = s->device;
-    mk_op *op = calloc(1, sizeof *op);
-    op->kind = MK_OP_CALL;
-    op->call = run_gather;
-    op->arg = g;
-    mk_enqueue(s, op, NULL, 0);
-    return mk_leave(cudaSuccess);
+    g->k = k;
+    mk_enqueue_call(s, run_gather, g, sizeof *g, 1, MOCKCUDA_SPAN_KERNEL, (size_t)bytes);
+    return cudaSuccess;
 }
 
 /* A batch of device-to-device copies, run as one op. */
@@ -77,8 +86,11 @@ typedef struct batch_op {
 static void run_batch(void *arg)
 {
     const batch_op *b = arg;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
+        mk_check_ready(b->copy[i].dst, "cudaMemcpyBatchAsync");
+        mk_check_ready(b->copy[i].src, "cudaMemcpyBatchAsync");
         memcpy(b->copy[i].dst, b->copy[i].src, b->copy[i].n);
+    }
 }
 
 cudaError_t cudaMemcpyBatchAsync(void *const *dsts, const void *const *srcs, const size_t *sizes,
@@ -86,9 +98,17 @@ cudaError_t cudaMemcpyBatchAsync(void *const *dsts, const void *const *srcs, con
                                  size_t numAttrs, cudaStream_t stream)
 {
     cudaError_t e = mk_enter(MOCKCUDA_MEMCPY_BATCH_ASYNC);
-    mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    mk_stream *s = e == cudaSuccess ? mk_launch_stream(stream, &e) : NULL;
     if (s == NULL)
         return mk_leave(e);
+    /* A batch has no graph node: on a capturing stream the call fails and captures nothing
+     * (cudaErrorStreamCaptureUnsupported), in every capture mode, and — as CUDA 13 does (see
+     * the README) — leaves the capture valid, so that a caller who ignores the error gets a
+     * graph without the copies. */
+    if (s->cap != NULL) {
+        mk_trace("cudaMemcpyBatchAsync on a capturing stream: refused");
+        return mk_leave(cudaErrorStreamCaptureUnsupported);
+    }
     /* "Must not be legacy NULL stream"; every copy needs attributes with an access order. */
     if (s->legacy) {
         mk_violation("cudaMemcpyBatchAsync on the legacy default stream");
@@ -116,8 +136,12 @@ cudaError_t cudaMemcpyBatchAsync(void *const *dsts, const void *const *srcs, con
         whole = d != NULL && c != NULL && d->kind == MK_MEM_DEVICE && c->kind == MK_MEM_DEVICE;
     }
     if (whole) {
-        batch_op *b = malloc(sizeof *b + count * sizeof b->copy[0]);
+        const size_t size = sizeof(batch_op) + count * sizeof(((batch_op *)0)->copy[0]);
+        batch_op *b = malloc(size);
+        if (b == NULL)
+            abort();
         b->n = count;
+        size_t total = 0;
         for (size_t i = 0; i < count; i++) {
             const char *d = dsts[i], *c = srcs[i];
             if (d < c + sizes[i] && c < d + sizes[i]) {
@@ -128,12 +152,9 @@ cudaError_t cudaMemcpyBatchAsync(void *const *dsts, const void *const *srcs, con
             b->copy[i].dst = dsts[i];
             b->copy[i].src = srcs[i];
             b->copy[i].n = sizes[i];
+            total += sizes[i];
         }
-        mk_op *op = calloc(1, sizeof *op);
-        op->kind = MK_OP_CALL;
-        op->call = run_batch;
-        op->arg = b;
-        mk_enqueue(s, op, NULL, 0);
+        mk_enqueue_call(s, run_batch, b, size, 1, MOCKCUDA_SPAN_COPY, total);
         return mk_leave(cudaSuccess);
     }
     int sync_any = 0;

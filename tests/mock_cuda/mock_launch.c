@@ -1,8 +1,11 @@
 /*
- * mock_launch.c — fsdk_launch (host/kernel_launch.h) for the stand-in runtime: the plan is
- * checked the way the GPU would fault on it (both sides must be memory the stream's device
- * can reach: its device memory or pinned host memory), copied, and queued as a kernel op that
- * runs on the emulated grid (tests/kernels/emulated_grid.h) when the scheduler gets to it.
+ * mock_launch.c — a kernel launch of a plan for the stand-in runtime, shared by the two ways
+ * kernels reach it (mock_fsdk_launch.c: the mock's own fsdk_launch; mock_kernel_api.c:
+ * cudaLaunchKernel from the library's real kernels/launch.cu): the plan is checked the way the
+ * GPU would fault on it (both sides must be memory the stream's device can reach: its device
+ * memory or pinned host memory), copied, and queued as an op that runs on the emulated grid
+ * when the scheduler gets to it: the plan itself (tests/kernels/emulated_grid.h) for the
+ * mock's fsdk_launch, the launched kernel over the parameter it was given for the real ones.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +43,23 @@ cudaError_t mk_check_launch(const mk_stream *s, uint32_t grid, uint32_t block)
     return cudaSuccess;
 }
 
-cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
+mk_stream *mk_launch_stream(cudaStream_t stream, cudaError_t *err)
 {
-    cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);
-    mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
-    if (s == NULL || plan->path == FSD_PATH_EMPTY)
-        return mk_leave(e);
+    *err = cudaSuccess;
+    mk_stream *s = mk_stream_get(stream, err);
+    if (s != NULL && (*err = mk_capture_gate(s)) != cudaSuccess)
+        return NULL;
+    return s;
+}
+
+/* What a GPU would fault on before a kernel of `plan` runs on s. */
+static cudaError_t check_plan(const mk_stream *s, const fsd_plan *plan)
+{
     if ((unsigned)plan->path >= FSD_PATH_COUNT)
-        return mk_leave(cudaErrorInvalidValue);
-    if ((e = mk_check_launch(s, plan->grid, plan->block)) != cudaSuccess)
-        return mk_leave(e);
+        return cudaErrorInvalidValue;
+    cudaError_t e = mk_check_launch(s, plan->grid, plan->block);
+    if (e != cudaSuccess)
+        return e;
     /* The strided side's extent over the whole tensor, the packed side's over [begin, end). */
     int64_t lo = 0, hi = (int64_t)plan->run_bytes;
     for (int d = 0; d < plan->ndim; d++) {
@@ -61,11 +71,64 @@ cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
     }
     if (!mk_reachable(plan->strided, lo, hi, s->device, "strided") ||
         !mk_reachable(plan->packed, 0, (int64_t)(plan->end - plan->begin), s->device, "packed"))
-        return mk_leave(cudaErrorIllegalAddress);
+        return cudaErrorIllegalAddress;
+    return cudaSuccess;
+}
+
+cudaError_t mk_launch_plan(const fsd_plan *plan, cudaStream_t stream, int index64)
+{
+    cudaError_t e;
+    mk_stream *s = mk_launch_stream(stream, &e);
+    if (s == NULL || plan->path == FSD_PATH_EMPTY)
+        return e;
+    if ((e = check_plan(s, plan)) != cudaSuccess)
+        return e;
     mk_op *op = calloc(1, sizeof *op);
     op->kind = MK_OP_KERNEL;
     op->plan = malloc(sizeof *op->plan);
     memcpy(op->plan, plan, sizeof *plan);
+    op->index64 = index64;
     mk_enqueue(s, op, NULL, 0);
-    return mk_leave(cudaSuccess);
+    return cudaSuccess;
+}
+
+/* A launched kernel of the real launch.cu: the kernel, its grid, the plan's two sides (for
+ * the stream-ordered allocation checks) and a copy of the parameter it was given. */
+typedef struct kernel_op {
+    const mk_kernel *k;
+    uint32_t grid, block;
+    const char *strided, *packed;
+    unsigned char args[];
+} kernel_op;
+
+static void run_kernel(void *arg)
+{
+    const kernel_op *o = arg;
+    mk_check_ready(o->packed, "kernel");
+    mk_check_ready(o->strided, "kernel");
+    o->k->run(o->args, o->grid, o->block);
+    mk.kernels++;
+}
+
+cudaError_t mk_launch_kernel(const fsd_plan *plan, cudaStream_t stream, const mk_kernel *k,
+                             uint32_t grid, uint32_t block, const void *args)
+{
+    cudaError_t e;
+    mk_stream *s = mk_launch_stream(stream, &e);
+    if (s == NULL)
+        return e;
+    if ((e = check_plan(s, plan)) != cudaSuccess)
+        return e;
+    const size_t size = sizeof(kernel_op) + k->args_bytes;
+    kernel_op *o = malloc(size);
+    if (o == NULL)
+        abort();
+    o->k = k;
+    o->grid = grid;
+    o->block = block;
+    o->strided = plan->strided;
+    o->packed = plan->packed;
+    memcpy(o->args, args, k->args_bytes);
+    mk_enqueue_call(s, run_kernel, o, size, 1, MOCKCUDA_SPAN_KERNEL, (size_t)(plan->end - plan->begin));
+    return cudaSuccess;
 }

@@ -133,6 +133,18 @@ static mk_alloc *add_alloc(void)
 
 static void remove_alloc(mk_alloc *a) { *a = mk.allocs[--mk.nallocs]; }
 
+/* 1 when n more bytes of device or pinned memory stay within the memory limit. */
+int mk_memory_fits(size_t n)
+{
+    if (mk.memory_limit == 0)
+        return 1;
+    size_t live = 0;
+    for (int i = 0; i < mk.nallocs; i++)
+        if (mk.allocs[i].kind != MK_MEM_REGISTERED)
+            live += mk.allocs[i].size;
+    return n <= mk.memory_limit && live <= mk.memory_limit - n;
+}
+
 /* Red zones of a live allocation; the block must be readable. */
 static void check_red(const mk_alloc *a, const char *what)
 {
@@ -152,27 +164,18 @@ static int all_done(void *arg)
     return mk.pending == 0;
 }
 
-cudaError_t cudaMalloc(void **ptr, size_t size)
+mk_alloc *mk_device_alloc(size_t size, int device)
 {
-    cudaError_t e = mk_enter(MOCKCUDA_MALLOC);
-    if (e == cudaSuccess && ptr == NULL)
-        e = cudaErrorInvalidValue;
-    if (e == cudaSuccess && mk.devices == 0)
-        e = cudaErrorNoDevice;
-    if (ptr != NULL)
-        *ptr = NULL;
-    if (e != cudaSuccess || size == 0)
-        return mk_leave(e);
     size_t rw = (RED + size + RED + page - 1) / page * page;
     char *base = mmap(NULL, rw + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     mk_alloc *a = base == MAP_FAILED ? NULL : add_alloc();
     if (a == NULL) {
         if (base != MAP_FAILED)
             munmap(base, rw + page);
-        return mk_leave(cudaErrorMemoryAllocation);
+        return NULL;
     }
     a->kind = MK_MEM_DEVICE;
-    a->device = mk_current_device();
+    a->device = device;
     a->base = base;
     a->rw_size = rw;
     a->user = base + RED;
@@ -185,14 +188,46 @@ cudaError_t cudaMalloc(void **ptr, size_t size)
     mprotect(base + rw, page, PROT_NONE);
     if (mk.protect && mk.unprotected == 0)
         protect_one(a, PROT_NONE);
+    mk_trace("device allocation of %zu bytes at %p on device %d", size, (void *)a->user, device);
+    return a;
+}
+
+void mk_device_release(mk_alloc *a, const char *what)
+{
+    mk_exec_begin();
+    check_red(a, what);
+    mk_exec_end();
+    munmap(a->base, a->rw_size + page);
+    remove_alloc(a);
+}
+
+cudaError_t cudaMalloc(void **ptr, size_t size)
+{
+    cudaError_t e = mk_enter(MOCKCUDA_MALLOC);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaMalloc");
+    if (e == cudaSuccess && ptr == NULL)
+        e = cudaErrorInvalidValue;
+    if (e == cudaSuccess && mk.devices == 0)
+        e = cudaErrorNoDevice;
+    if (ptr != NULL)
+        *ptr = NULL;
+    if (e == cudaSuccess && !mk_memory_fits(size))
+        e = cudaErrorMemoryAllocation;
+    if (e != cudaSuccess || size == 0)
+        return mk_leave(e);
+    mk_alloc *a = mk_device_alloc(size, mk_current_device());
+    if (a == NULL)
+        return mk_leave(cudaErrorMemoryAllocation);
     *ptr = a->user;
-    mk_trace("cudaMalloc(%zu) = %p on device %d", size, *ptr, a->device);
     return mk_leave(cudaSuccess);
 }
 
 cudaError_t cudaFree(void *ptr)
 {
     cudaError_t e = mk_enter(MOCKCUDA_FREE);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaFree");
     if (e != cudaSuccess || ptr == NULL)
         return mk_leave(e);
     mk_run_until(all_done, NULL);
@@ -201,24 +236,23 @@ cudaError_t cudaFree(void *ptr)
         mk_violation("cudaFree(%p): not a cudaMalloc pointer", ptr);
         return mk_leave(cudaErrorInvalidValue);
     }
-    mk_exec_begin();
-    check_red(a, "cudaFree");
-    mk_exec_end();
-    munmap(a->base, a->rw_size + page);
-    remove_alloc(a);
+    mk_device_release(a, "cudaFree");
     return mk_leave(cudaSuccess);
 }
 
 cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags)
 {
-    (void)flags;
     cudaError_t e = mk_enter(MOCKCUDA_HOST_ALLOC);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaHostAlloc");
     if (e == cudaSuccess && ptr == NULL)
         e = cudaErrorInvalidValue;
     if (e == cudaSuccess && mk.devices == 0)
         e = cudaErrorNoDevice;
     if (ptr != NULL)
         *ptr = NULL;
+    if (e == cudaSuccess && !mk_memory_fits(size))
+        e = cudaErrorMemoryAllocation;
     if (e != cudaSuccess)
         return mk_leave(e);
     char *base = aligned_alloc(RED, RED + (size + RED - 1) / RED * RED + RED);
@@ -229,6 +263,7 @@ cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags)
     }
     a->kind = MK_MEM_PINNED;
     a->device = mk_current_device();
+    a->flags = flags;
     a->base = base;
     a->user = base + RED;
     a->size = size;
@@ -243,6 +278,8 @@ cudaError_t cudaMallocHost(void **ptr, size_t size) { return cudaHostAlloc(ptr, 
 cudaError_t cudaFreeHost(void *ptr)
 {
     cudaError_t e = mk_enter(MOCKCUDA_FREE_HOST);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaFreeHost");
     if (e != cudaSuccess || ptr == NULL)
         return mk_leave(e);
     mk_run_until(all_done, NULL);
@@ -259,8 +296,10 @@ cudaError_t cudaFreeHost(void *ptr)
 
 cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned int flags)
 {
-    (void)flags;
     mk_lock();
+    cudaError_t e = mk_capture_unsafe("cudaHostRegister");
+    if (e != cudaSuccess)
+        return mk_leave(e);
     if (ptr == NULL || size == 0 || mk_find_start(ptr) != NULL)
         return mk_leave(cudaErrorInvalidValue);
     mk_alloc *a = add_alloc();
@@ -270,12 +309,16 @@ cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned int flags)
     a->device = mk_current_device();
     a->user = ptr;
     a->size = size;
+    a->flags = flags;
     return mk_leave(cudaSuccess);
 }
 
 cudaError_t cudaHostUnregister(void *ptr)
 {
     mk_lock();
+    cudaError_t e = mk_capture_unsafe("cudaHostUnregister");
+    if (e != cudaSuccess)
+        return mk_leave(e);
     mk_run_until(all_done, NULL);
     mk_alloc *a = mk_find_start(ptr);
     if (a == NULL || a->kind != MK_MEM_REGISTERED || a->user != (char *)ptr)
@@ -339,6 +382,15 @@ int mockcuda_is_pinned(const void *p, size_t n)
     int r = a != NULL && a->kind != MK_MEM_DEVICE;
     mk_unlock();
     return r;
+}
+
+long mockcuda_host_flags(const void *p)
+{
+    mk_lock();
+    const mk_alloc *a = mk_find_start(p);
+    long f = a != NULL && a->kind != MK_MEM_DEVICE ? (long)a->flags : -1;
+    mk_unlock();
+    return f;
 }
 
 void mockcuda_peek(void *dst, const void *src, size_t n)

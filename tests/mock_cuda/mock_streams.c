@@ -22,13 +22,16 @@
 #include "emulated_grid.h"
 #include "mock_internal.h"
 
-static mk_stream *find_stream(uint64_t id)
+mk_stream *mk_stream_by_id(uint64_t id);
+mk_stream *mk_stream_by_id(uint64_t id)
 {
     for (int i = 0; i < mk.nstreams; i++)
         if (mk.streams[i]->id == id)
             return mk.streams[i];
     return NULL;
 }
+
+#define find_stream mk_stream_by_id
 
 int mk_dep_done(mk_dep d)
 {
@@ -57,7 +60,58 @@ static void retire(mk_stream *s)
             mk.streams[i] = mk.streams[--mk.nstreams];
             break;
         }
+    mk_capture_forget_stream(s);
     free(s);
+}
+
+mk_stream *mk_stream_internal(int device)
+{
+    mk_stream *s = calloc(1, sizeof *s);
+    if (s == NULL || add_stream(s) != 0)
+        abort();
+    s->id = ++mk.next_stream_id;
+    s->device = device;
+    s->destroyed = 1; /* retired once its ops have run; not a live stream */
+    return s;
+}
+
+mk_op *mk_op_clone(const mk_op *op)
+{
+    mk_op *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    c->kind = op->kind;
+    c->index64 = op->index64;
+    c->dst = op->dst;
+    c->src = op->src;
+    c->n = op->n;
+    if (op->plan != NULL) {
+        c->plan = malloc(sizeof *c->plan);
+        memcpy(c->plan, op->plan, sizeof *c->plan);
+    }
+    c->call = op->call;
+    c->arg_size = op->arg_size;
+    if (op->arg != NULL) {
+        c->arg = malloc(op->arg_size);
+        if (c->arg == NULL)
+            abort();
+        memcpy(c->arg, op->arg, op->arg_size);
+    }
+    c->timed = op->timed;
+    c->span = op->span;
+    c->span_bytes = op->span_bytes;
+    return c;
+}
+
+void mk_op_free(mk_op *op)
+{
+    if (op == NULL)
+        return;
+    free(op->staging);
+    free(op->plan);
+    free(op->arg);
+    free(op->deps);
+    free(op);
 }
 
 void mk_streams_reset(void)
@@ -90,9 +144,13 @@ mk_stream *mk_stream_get(cudaStream_t handle, cudaError_t *err)
         *err = cudaErrorNoDevice;
         return NULL;
     }
-    /* NULL, cudaStreamLegacy; cudaStreamPerThread is treated as the legacy stream too. */
-    if (handle == NULL || handle == cudaStreamLegacy || handle == cudaStreamPerThread)
+    /* NULL, cudaStreamLegacy; cudaStreamPerThread is treated as the legacy stream too. While
+     * a blocking stream of the device captures, using the legacy stream is invalid. */
+    if (handle == NULL || handle == cudaStreamLegacy || handle == cudaStreamPerThread) {
+        if ((*err = mk_capture_legacy(mk_current_device(), 1)) != cudaSuccess)
+            return NULL;
         return mk.legacy[mk_current_device()];
+    }
     for (int i = 0; i < mk.nstreams; i++)
         if ((cudaStream_t)mk.streams[i] == handle && !mk.streams[i]->destroyed)
             return mk.streams[i];
@@ -101,14 +159,19 @@ mk_stream *mk_stream_get(cudaStream_t handle, cudaError_t *err)
     return NULL;
 }
 
-static const char *op_name(const mk_op *op)
+const char *mk_op_name(const mk_op *op)
 {
-    static const char *const names[] = {"copy", "kernel", "record", "wait", "call"};
+    static const char *const names[] = {"copy", "kernel", "record", "wait", "alloc", "free", "call"};
+    _Static_assert(sizeof names / sizeof names[0] == MK_OP_CALL + 1, "one name per op kind");
     return names[op->kind];
 }
 
 void mk_enqueue(mk_stream *s, mk_op *op, const mk_dep *extra, int nextra)
 {
+    if (s->cap != NULL) { /* captured: a node of the graph, not work to run */
+        mk_capture_add(s, op);
+        return;
+    }
     int cap = nextra + mk.nstreams;
     op->deps = malloc((size_t)(cap > 0 ? cap : 1) * sizeof *op->deps);
     int n = 0;
@@ -128,14 +191,31 @@ void mk_enqueue(mk_stream *s, mk_op *op, const mk_dep *extra, int nextra)
     op->ndeps = n;
     op->next = NULL;
     op->seq = ++s->enqueued;
+    mk_time_enqueue(op);
     if (s->tail)
         s->tail->next = op;
     else
         s->head = op;
     s->tail = op;
     mk.pending++;
-    mk_trace("enqueue %s #%llu on stream %llu (%d deps)", op_name(op),
+    mk_trace("enqueue %s #%llu on stream %llu (%d deps)", mk_op_name(op),
              (unsigned long long)op->seq, (unsigned long long)s->id, n);
+}
+
+void mk_enqueue_call(mk_stream *s, void (*call)(void *), void *arg, size_t arg_size, int timed,
+                     mockcuda_span_kind span, size_t span_bytes)
+{
+    mk_op *op = calloc(1, sizeof *op);
+    if (op == NULL)
+        abort();
+    op->kind = MK_OP_CALL;
+    op->call = call;
+    op->arg = arg;
+    op->arg_size = arg_size;
+    op->timed = timed;
+    op->span = span;
+    op->span_bytes = span_bytes;
+    mk_enqueue(s, op, NULL, 0);
 }
 
 static int ready(const mk_stream *s)
@@ -151,14 +231,31 @@ static int ready(const mk_stream *s)
 static void execute(mk_stream *s)
 {
     mk_op *op = s->head;
-    mk_trace("run %s #%llu of stream %llu", op_name(op), (unsigned long long)op->seq,
+    mk_time_execute(s, op);
+    mk_trace("run %s #%llu of stream %llu", mk_op_name(op), (unsigned long long)op->seq,
              (unsigned long long)s->id);
     switch (op->kind) {
     case MK_OP_COPY:
+        mk_check_ready(op->dst, "copy");
+        mk_check_ready(op->src, "copy");
         memcpy(op->dst, op->staging ? op->staging : op->src, op->n);
         break;
+    case MK_OP_ALLOC: {
+        mk_alloc *a = mk_find_start(op->dst);
+        if (a != NULL)
+            a->ready = 1;
+        break;
+    }
+    case MK_OP_FREE: {
+        mk_alloc *a = mk_find_start(op->dst);
+        if (a != NULL && a->user == (char *)op->dst)
+            mk_device_release(a, "cudaFreeAsync");
+        break;
+    }
     case MK_OP_KERNEL:
-        if (fsdt_emulate(op->plan, (int)(mk_rand() & 1)) != 0)
+        mk_check_ready(op->plan->packed, "kernel");
+        mk_check_ready(op->plan->strided, "kernel");
+        if (fsdt_emulate(op->plan, op->index64 >= 0 ? op->index64 : (int)(mk_rand() & 1)) != 0)
             mk_violation("kernel of an unknown path %d", (int)op->plan->path);
         mk.kernels++;
         break;
@@ -174,18 +271,31 @@ static void execute(mk_stream *s)
     s->completed++;
     mk.pending--;
     mk.executed++;
-    free(op->staging);
-    free(op->plan);
-    free(op->arg);
-    free(op->deps);
-    free(op);
+    mk_op_free(op);
     if (s->destroyed && s->head == NULL)
         retire(s);
 }
 
-/* Runs one ready op, drawn at random; 0 when none is ready. */
+/* Runs one ready op, drawn at random (with simulated time: the one that starts first); 0 when
+ * none is ready. */
 static int run_one(void)
 {
+    if (mk.timing) {
+        mk_stream *first = NULL;
+        double t = 0;
+        for (int i = 0; i < mk.nstreams; i++)
+            if (ready(mk.streams[i])) {
+                double ti = mk_time_start(mk.streams[i], mk.streams[i]->head);
+                if (first == NULL || ti < t) {
+                    first = mk.streams[i];
+                    t = ti;
+                }
+            }
+        if (first == NULL)
+            return 0;
+        execute(first);
+        return 1;
+    }
     int nready = 0;
     for (int i = 0; i < mk.nstreams; i++)
         nready += ready(mk.streams[i]);
@@ -239,7 +349,34 @@ void mockcuda_drain(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Streams                                                                                     */
 
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
+/* The priority range of every mock device: 0 (least, the default) to -5 (greatest), as on
+ * recent GPUs; out-of-range priorities are clamped, as CUDA does. */
+#define MK_LEAST_PRIORITY 0
+#define MK_GREATEST_PRIORITY (-5)
+
+cudaError_t cudaDeviceGetStreamPriorityRange(int *least, int *greatest)
+{
+    mk_lock();
+    if (least != NULL)
+        *least = MK_LEAST_PRIORITY;
+    if (greatest != NULL)
+        *greatest = MK_GREATEST_PRIORITY;
+    return mk_leave(mk.devices == 0 ? cudaErrorNoDevice : cudaSuccess);
+}
+
+cudaError_t cudaStreamGetPriority(cudaStream_t stream, int *priority)
+{
+    mk_lock();
+    cudaError_t e = cudaSuccess;
+    mk_stream *s = mk_stream_get(stream, &e);
+    if (s != NULL && priority == NULL)
+        e = cudaErrorInvalidValue;
+    else if (s != NULL)
+        *priority = s->priority;
+    return mk_leave(e);
+}
+
+static cudaError_t stream_create(cudaStream_t *stream, unsigned int flags, int priority)
 {
     cudaError_t e = mk_enter(MOCKCUDA_STREAM_CREATE);
     if (e == cudaSuccess && stream == NULL)
@@ -256,8 +393,21 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
     s->id = ++mk.next_stream_id;
     s->device = mk_current_device();
     s->blocking = (flags & cudaStreamNonBlocking) == 0;
+    s->priority = priority < MK_GREATEST_PRIORITY ? MK_GREATEST_PRIORITY
+                  : priority > MK_LEAST_PRIORITY  ? MK_LEAST_PRIORITY
+                                                  : priority;
     *stream = (cudaStream_t)s;
     return mk_leave(cudaSuccess);
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
+{
+    return stream_create(stream, flags, 0);
+}
+
+cudaError_t cudaStreamCreateWithPriority(cudaStream_t *stream, unsigned int flags, int priority)
+{
+    return stream_create(stream, flags, priority);
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t *stream) { return cudaStreamCreateWithFlags(stream, 0); }
@@ -271,6 +421,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream)
         e = cudaErrorInvalidResourceHandle;
     } else if (s != NULL) {
         /* As in CUDA: returns at once; the queued work still runs, then the stream goes. */
+        mk_capture_forget_stream(s);
         s->destroyed = 1;
         if (s->head == NULL)
             retire(s);
@@ -282,9 +433,17 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
     cudaError_t e = mk_enter(MOCKCUDA_STREAM_SYNCHRONIZE);
     mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    if (s != NULL && s->cap != NULL) { /* a capturing stream has nothing to run */
+        mk_capture_invalidate_stream(s, "cudaStreamSynchronize of a capturing stream");
+        e = cudaErrorStreamCaptureUnsupported;
+        s = NULL;
+    } else if (s != NULL && (e = mk_capture_unsafe("cudaStreamSynchronize")) != cudaSuccess) {
+        s = NULL;
+    }
     if (s != NULL) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
@@ -294,8 +453,14 @@ cudaError_t cudaStreamQuery(cudaStream_t stream)
     mk_lock();
     cudaError_t e = cudaSuccess;
     mk_stream *s = mk_stream_get(stream, &e);
+    if (s != NULL && s->cap != NULL) {
+        mk_capture_invalidate_stream(s, "cudaStreamQuery of a capturing stream");
+        return mk_leave(cudaErrorStreamCaptureUnsupported);
+    }
     if (s != NULL && s->head != NULL)
         e = cudaErrorNotReady;
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        return mk_leave(e);
     mk_unlock(); /* NotReady is not an error to remember */
     return e;
 }
@@ -305,8 +470,19 @@ cudaError_t cudaDeviceSynchronize(void)
     cudaError_t e = mk_enter(MOCKCUDA_DEVICE_SYNCHRONIZE);
     if (e == cudaSuccess && mk.devices == 0)
         e = cudaErrorNoDevice;
+    if (e == cudaSuccess && mk_capture_active(mk_current_device())) {
+        /* synchronising the device synchronises its capturing streams: always invalid */
+        for (int i = 0; i < mk.nstreams; i++)
+            if (mk.streams[i]->device == mk_current_device())
+                mk_capture_invalidate_stream(mk.streams[i], "cudaDeviceSynchronize");
+        e = cudaErrorStreamCaptureUnsupported;
+    }
     if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaDeviceSynchronize");
+    if (e == cudaSuccess) {
         mk_run_until(nothing_pending, NULL);
+        mk_time_waited_all();
+    }
     return mk_leave(e);
 }
 
@@ -325,7 +501,6 @@ static mk_event *event_get(cudaEvent_t handle, cudaError_t *err)
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
 {
-    (void)flags;
     cudaError_t e = mk_enter(MOCKCUDA_EVENT_CREATE);
     if (e == cudaSuccess && event == NULL)
         e = cudaErrorInvalidValue;
@@ -345,6 +520,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
     if (ev == NULL)
         return mk_leave(cudaErrorMemoryAllocation);
     ev->device = mk_current_device();
+    ev->flags = flags;
     mk.events[mk.nevents++] = ev;
     *event = (cudaEvent_t)ev;
     return mk_leave(cudaSuccess);
@@ -363,6 +539,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event)
                 mk.events[i] = mk.events[--mk.nevents];
                 break;
             }
+        mk_capture_forget_event(ev);
         free(ev);
     }
     return mk_leave(e);
@@ -377,11 +554,16 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
         mk_violation("cudaEventRecord: event of device %d, stream of device %d", ev->device,
                      s->device);
         e = cudaErrorInvalidResourceHandle;
+    } else if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess) {
+        s = NULL;
+    } else if (s != NULL && s->cap != NULL) {
+        e = mk_capture_record(ev, s);
     } else if (s != NULL) {
         mk_op *op = calloc(1, sizeof *op);
         op->kind = MK_OP_RECORD;
         mk_enqueue(s, op, NULL, 0);
         ev->recorded = 1;
+        ev->captured = 0;
         ev->last = (mk_dep){s->id, op->seq};
     }
     return mk_leave(e);
@@ -393,7 +575,11 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
     cudaError_t e = mk_enter(MOCKCUDA_STREAM_WAIT_EVENT);
     mk_event *ev = e == cudaSuccess ? event_get(event, &e) : NULL;
     mk_stream *s = ev != NULL ? mk_stream_get(stream, &e) : NULL;
-    if (s != NULL && ev->recorded) { /* never recorded: nothing to wait for */
+    if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess)
+        s = NULL;
+    if (s != NULL && (s->cap != NULL || ev->captured)) {
+        e = mk_capture_wait(s, ev);
+    } else if (s != NULL && ev->recorded) { /* never recorded: nothing to wait for */
         mk_op *op = calloc(1, sizeof *op);
         op->kind = MK_OP_WAIT;
         mk_enqueue(s, op, &ev->last, 1);
@@ -405,9 +591,15 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event)
 {
     cudaError_t e = mk_enter(MOCKCUDA_EVENT_SYNCHRONIZE);
     mk_event *ev = e == cudaSuccess ? event_get(event, &e) : NULL;
+    if (ev != NULL && ((e = mk_capture_event_usable(ev)) != cudaSuccess ||
+                       (e = mk_capture_unsafe("cudaEventSynchronize")) != cudaSuccess))
+        ev = NULL;
     if (ev != NULL && ev->recorded) {
+        if (!(ev->flags & cudaEventBlockingSync))
+            mk.spin_waits++;
         mk_dep d = ev->last;
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
@@ -417,8 +609,12 @@ cudaError_t cudaEventQuery(cudaEvent_t event)
     mk_lock();
     cudaError_t e = cudaSuccess;
     mk_event *ev = event_get(event, &e);
+    if (ev != NULL && (e = mk_capture_event_usable(ev)) != cudaSuccess)
+        return mk_leave(e);
     if (ev != NULL && ev->recorded && !mk_dep_done(ev->last))
         e = cudaErrorNotReady;
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        return mk_leave(e);
     mk_unlock();
     return e;
 }
@@ -463,6 +659,11 @@ cudaError_t mk_queue_copy(void *dst, const void *src, size_t n, enum cudaMemcpyK
         mk_violation("copy of %zu bytes between overlapping ranges %p, %p", n, src, dst);
         return cudaErrorInvalidValue;
     }
+    if (s->cap != NULL && (sa == NULL || da == NULL)) {
+        /* a graph cannot hold a copy with pageable host memory */
+        mk_capture_invalidate_stream(s, "a copy with pageable host memory");
+        return cudaErrorStreamCaptureUnsupported;
+    }
     mk_op *op = calloc(1, sizeof *op);
     op->kind = MK_OP_COPY;
     op->dst = dst;
@@ -494,12 +695,15 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
 {
     cudaError_t e = mk_enter(MOCKCUDA_MEMCPY_ASYNC);
     mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess)
+        s = NULL;
     int sync = 0;
     if (s != NULL && n > 0)
         e = mk_queue_copy(dst, src, n, kind, s, &sync);
     if (e == cudaSuccess && sync) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }
@@ -507,6 +711,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind)
 {
     cudaError_t e = mk_enter(MOCKCUDA_MEMCPY);
+    if (e == cudaSuccess)
+        e = mk_capture_unsafe("cudaMemcpy");
     mk_stream *s = e == cudaSuccess ? mk_stream_get(NULL, &e) : NULL;
     int sync = 0;
     if (s != NULL && n > 0)
@@ -514,6 +720,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
     if (e == cudaSuccess && s != NULL) {
         mk_dep d = {s->id, s->enqueued};
         mk_run_until(dep_reached, &d);
+        mk_time_waited(d);
     }
     return mk_leave(e);
 }

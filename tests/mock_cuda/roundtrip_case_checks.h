@@ -196,6 +196,7 @@ static void check_serde(report *rep, const fsdt_case *c, env *e, fsdt_rng *r)
         m->deleter(m);
     }
     hbuf_free(&src);
+    rt_drain(); /* the deleter frees in stream order (cudaFreeAsync) */
     if (counted && rt_get_counts(&after) && after.device_allocs != before.device_allocs)
         fail_case(rep, c, e, "fsd_from_bytes (CUDA): the deleter left %ld device allocations",
                   after.device_allocs - before.device_allocs);

@@ -10,8 +10,11 @@
 #include "roundtrip_edge_cases.h"
 #include "roundtrip_env.h"
 
-/* Calls queued back to back on one stream with no synchronisation between them: unpacks of
- * several tensors, then packs of them, the ring of chunks reused across calls. */
+/* Calls queued back to back with no synchronisation between them: unpacks of several tensors,
+ * then packs of them, the ring of chunks reused across calls. In half the rounds all on one
+ * stream; in the other half the tensors alternate between two streams that are not ordered
+ * with each other (a blocking and a non-blocking one), so that only the context itself orders
+ * one call's use of the ring after the previous call's. */
 static void test_pipelined_calls(void **state)
 {
     (void)state;
@@ -23,12 +26,12 @@ static void test_pipelined_calls(void **state)
         fsdt_case c[M];
         dbuf dev[M];
         hbuf src[M], dst[M];
-        const int ci = round % NCTX, si = (round / NCTX) % STREAM_KINDS;
+        const int ci = round % NCTX, si = (round / NCTX) % STREAM_KINDS, two = round % 3 == 1;
         rt_schedule(g_seed + (uint64_t)round, round % 2 ? 0 : 40);
         for (int i = 0; i < M; i++) {
             edge_case(&c[i], 100000 + round * M + i, CONFIGS[ci].chunk);
             dev[i] = dbuf_make(c[i].storage_size);
-            upload(&dev[i], c[i].storage, e.streams[si]);
+            upload(&dev[i], c[i].storage, two ? e.streams[1 + i % 2] : e.streams[si]);
             src[i] = hbuf_make(c[i].packed_size, (i + round) % 2, 0);
             fsdt_rng r;
             fsdt_rng_init(&r, g_seed, (uint64_t)(round * M + i));
@@ -38,7 +41,7 @@ static void test_pipelined_calls(void **state)
         for (int i = 0; i < M; i++) {
             DLTensor t = device_view(&c[i], &dev[i], 0);
             fsd_status st = fsd_unpack_from_host(e.ctx[ci], src[i].p, c[i].packed_size, &t,
-                                                 e.streams[si]);
+                                                 two ? e.streams[1 + i % 2] : e.streams[si]);
             if (st != FSD_SUCCESS && failures++ < 8)
                 printf("FAIL: round %d, tensor %d: fsd_unpack_from_host: %s\n", round, i,
                        fsd_status_string(st));
@@ -46,7 +49,7 @@ static void test_pipelined_calls(void **state)
         for (int i = 0; i < M; i++) {
             DLTensor t = device_view(&c[i], &dev[i], 0);
             fsd_status st = fsd_pack_to_host(e.ctx[ci], &t, dst[i].p, c[i].packed_size,
-                                             e.streams[si]);
+                                             two ? e.streams[1 + i % 2] : e.streams[si]);
             if (st != FSD_SUCCESS && failures++ < 8)
                 printf("FAIL: round %d, tensor %d: fsd_pack_to_host: %s\n", round, i,
                        fsd_status_string(st));
@@ -56,11 +59,14 @@ static void test_pipelined_calls(void **state)
                        "return\n", round, i, c[i].desc);
         }
         CUDA_OK(cudaStreamSynchronize(e.streams[si]));
+        CUDA_OK(cudaStreamSynchronize(e.streams[STREAM_BLOCKING]));
+        CUDA_OK(cudaStreamSynchronize(e.streams[STREAM_NONBLOCKING]));
         for (int i = 0; i < M; i++) {
             if ((memcmp(dst[i].p, src[i].p, c[i].packed_size) != 0 ||
                  !fsdt_guards_intact(dst[i].p, c[i].packed_size)) && failures++ < 8)
                 printf("FAIL: round %d, tensor %d (%s), context %d, stream %s: "
-                       "pack(unpack(P)) != P\n", round, i, c[i].desc, ci, STREAM_NAMES[si]);
+                       "pack(unpack(P)) != P\n", round, i, c[i].desc, ci,
+                       two ? STREAM_NAMES[1 + i % 2] : STREAM_NAMES[si]);
             hbuf_free(&src[i]);
             hbuf_free(&dst[i]);
             dbuf_free(&dev[i]);

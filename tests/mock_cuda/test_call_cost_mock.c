@@ -6,7 +6,9 @@
  * What does not change between calls is asked once per device and process: the device count
  * is not needed when the device is the current one, and the multiprocessor count is cached
  * (host/gpu_dispatch.c). So a call makes one cudaGetDevice (the current device is saved and
- * restored) and one launch.
+ * restored), two cudaPointerGetAttributes (the packed side's memory kind at both ends, checked
+ * before anything is enqueued: host/memkind.h; a lookup each, not cached, as memory can be
+ * freed and allocated again as another kind) and one launch.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -105,12 +107,13 @@ static void test_small_calls(void **state)
                 if (c.calls[a] > 0)
                     printf(" %s x%.2f", mockcuda_api_name((mockcuda_api)a), c.calls[a]);
             printf("\n");
-            /* Nothing that stays the same is asked again: the current device (to restore it)
-             * and the launch, nothing else. */
+            /* Nothing that stays the same is asked again: the current device (to restore it),
+             * the packed side's kind at both ends, and the launch, nothing else. */
             assert_float_equal(c.calls[MOCKCUDA_GET_DEVICE_COUNT], 0.0, 1e-12);
             assert_float_equal(c.calls[MOCKCUDA_DEVICE_GET_ATTRIBUTE], 0.0, 1e-12);
             assert_float_equal(c.calls[MOCKCUDA_GET_DEVICE], 1.0, 1e-12);
             assert_float_equal(c.calls[MOCKCUDA_SET_DEVICE], 0.0, 1e-12);
+            assert_float_equal(c.calls[MOCKCUDA_POINTER_GET_ATTRIBUTES], 2.0, 1e-12);
             assert_float_equal(c.calls[MOCKCUDA_LAUNCH], 1.0, 1e-12);
         }
     }

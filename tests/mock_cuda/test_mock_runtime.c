@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "fastserde.h"
+#include "kernel_launch.h"
+#include "layout.h"
 #include "mock_cuda.h"
+#include "plan_build.h"
 
 #define OK(call) assert_int_equal((call), cudaSuccess)
 
@@ -255,9 +258,18 @@ static void test_misuse_is_reported(void **state)
     assert_int_not_equal(cudaGetLastError(), cudaSuccess);
     OK(cudaGetLastError());
     assert_int_equal(violations(), v0 + 2);
-    int64_t shape[1] = {16};
-    DLTensor t = {d, {kDLCUDA, 0}, 1, {kDLUInt, 8, 1}, shape, NULL, 0};
-    assert_int_equal(fsd_pack(&t, buf, sizeof buf, NULL), FSD_ERROR_CUDA); /* pageable dst */
+    int64_t shape[2] = {4, 4}, strides[2] = {1, 4};
+    DLTensor t = {d, {kDLCUDA, 0}, 2, {kDLUInt, 8, 1}, shape, strides, 0};
+    /* fsd_pack refuses a pageable dst before launching (memkind.h); a kernel launched on one
+     * anyway is a misuse the GPU would fault on */
+    assert_int_equal(fsd_pack(&t, buf, sizeof buf, NULL), FSD_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(violations(), v0 + 2);
+    fsd_layout l;
+    fsd_plan plan;
+    assert_int_equal(fsd_layout_for_pack(&t, buf, sizeof buf, &l), FSD_SUCCESS);
+    fsd_plan_build(&l, buf, FSD_DIR_PACK, 3, &plan);
+    assert_int_equal(fsdk_launch(&plan, NULL), cudaErrorIllegalAddress);
+    (void)cudaGetLastError();
     assert_int_equal(violations(), v0 + 3);
     /* the red zone behind a device block, broken by a stray write, is found at cudaFree */
     unsigned char x = 0xFF;
