@@ -25,19 +25,11 @@
 #include <cuda_runtime_api.h>
 
 #include "bench.h"
+#include "bench_cuda.h"
 #include "bench_kernels.h"
 
 #define MAX_SETS 16
 
-#define CU(call)                                                                              \
-    do {                                                                                      \
-        cudaError_t e_ = (call);                                                              \
-        if (e_ != cudaSuccess) {                                                              \
-            fprintf(stderr, "fastserde-bench: %s: %s (%s:%d)\n", #call, cudaGetErrorString(e_), \
-                    __FILE__, __LINE__);                                                      \
-            exit(1);                                                                          \
-        }                                                                                     \
-    } while (0)
 
 int fsdb_gpu_probe(int dev, fsdb_meta *meta)
 {
@@ -170,40 +162,22 @@ static void run_op(gpu_view *g, gpu_op op, int k)
     }
 }
 
-/* GPU time per operation: the median over `samples` batches, each timed with a pair of CUDA
- * events around `reps` back-to-back operations (reps chosen so that a batch lasts >= 200 us). */
+/* One operation on set k, as fsdb_time_events runs it. */
+typedef struct timed_op {
+    gpu_view *g;
+    gpu_op op;
+} timed_op;
+
+static void enqueue_op(void *arg, int k)
+{
+    const timed_op *t = arg;
+    run_op(t->g, t->op, k);
+}
+
 static double time_events(gpu_view *g, gpu_op op, int samples)
 {
-    cudaEvent_t e0, e1;
-    CU(cudaEventCreate(&e0));
-    CU(cudaEventCreate(&e1));
-    for (int k = 0; k < g->sets || k < 2; k++)
-        run_op(g, op, k % g->sets);
-    CU(cudaStreamSynchronize(g->s));
-    float ms = 0;
-    CU(cudaEventRecord(e0, g->s));
-    run_op(g, op, 0);
-    CU(cudaEventRecord(e1, g->s));
-    CU(cudaEventSynchronize(e1));
-    CU(cudaEventElapsedTime(&ms, e0, e1));
-    int reps = ms > 0 ? (int)(0.2 / ms) + 1 : 64;
-    reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
-    double *t = malloc(sizeof(double) * (size_t)samples);
-    int k = 0;
-    for (int i = 0; i < samples; i++) {
-        CU(cudaEventRecord(e0, g->s));
-        for (int r = 0; r < reps; r++, k++)
-            run_op(g, op, k % g->sets);
-        CU(cudaEventRecord(e1, g->s));
-        CU(cudaEventSynchronize(e1));
-        CU(cudaEventElapsedTime(&ms, e0, e1));
-        t[i] = (double)ms * 1e-3 / reps;
-    }
-    double m = fsdb_median(t, samples);
-    free(t);
-    CU(cudaEventDestroy(e0));
-    CU(cudaEventDestroy(e1));
-    return m;
+    timed_op t = {g, op};
+    return fsdb_time_events(g->s, enqueue_op, &t, g->sets, samples);
 }
 
 /* Host-clock time of a blocking operation (the stream synchronised after it): median. */

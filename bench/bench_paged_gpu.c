@@ -14,20 +14,12 @@
 
 #include <cuda_runtime_api.h>
 
+#include "bench_cuda.h"
 #include "bench_kernels.h"
 #include "bench_paged.h"
 
 #define MAX_SETS 4
 
-#define CU(call)                                                                              \
-    do {                                                                                      \
-        cudaError_t e_ = (call);                                                              \
-        if (e_ != cudaSuccess) {                                                              \
-            fprintf(stderr, "fastserde-bench: %s: %s (%s:%d)\n", #call, cudaGetErrorString(e_), \
-                    __FILE__, __LINE__);                                                      \
-            exit(1);                                                                          \
-        }                                                                                     \
-    } while (0)
 
 typedef enum gop {
     G_COPY16,
@@ -100,37 +92,22 @@ static void run_op(gpu_paged *g, gop op, int k)
     g->failed |= fsdb_check_status(st, "fsd_gather / fsd_scatter");
 }
 
+/* One operation on set k, as fsdb_time_events runs it. */
+typedef struct timed_op {
+    gpu_paged *g;
+    gop op;
+} timed_op;
+
+static void enqueue_op(void *arg, int k)
+{
+    const timed_op *t = arg;
+    run_op(t->g, t->op, k);
+}
+
 static double time_events(gpu_paged *g, gop op, int samples)
 {
-    cudaEvent_t e0, e1;
-    CU(cudaEventCreate(&e0));
-    CU(cudaEventCreate(&e1));
-    for (int k = 0; k < g->sets || k < 2; k++)
-        run_op(g, op, k % g->sets);
-    CU(cudaStreamSynchronize(g->st));
-    float ms = 0;
-    CU(cudaEventRecord(e0, g->st));
-    run_op(g, op, 0);
-    CU(cudaEventRecord(e1, g->st));
-    CU(cudaEventSynchronize(e1));
-    CU(cudaEventElapsedTime(&ms, e0, e1));
-    int reps = ms > 0 ? (int)(0.2 / ms) + 1 : 64;
-    reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
-    double *t = malloc(sizeof(double) * (size_t)samples);
-    for (int i = 0, k = 0; i < samples; i++) {
-        CU(cudaEventRecord(e0, g->st));
-        for (int r = 0; r < reps; r++, k++)
-            run_op(g, op, k % g->sets);
-        CU(cudaEventRecord(e1, g->st));
-        CU(cudaEventSynchronize(e1));
-        CU(cudaEventElapsedTime(&ms, e0, e1));
-        t[i] = (double)ms * 1e-3 / reps;
-    }
-    double m = fsdb_median(t, samples);
-    free(t);
-    CU(cudaEventDestroy(e0));
-    CU(cudaEventDestroy(e1));
-    return m;
+    timed_op t = {g, op};
+    return fsdb_time_events(g->st, enqueue_op, &t, g->sets, samples);
 }
 
 /* The host mirror of set 0's layers, the naive result, and the checks of every operation. */

@@ -1,6 +1,7 @@
 /* plan_build.c — coalescing, path choice, word width, tiles and grid (see plan.h). */
 #include <string.h>
 
+#include "bits.h"
 #include "plan_build.h"
 
 /* TRANSPOSE only pays when both tile axes are at least this long; below, RUNS moves elements. */
@@ -16,31 +17,6 @@ const char *fsd_path_name(fsd_path path)
     case FSD_PATH_TRANSPOSE: return "transpose";
     default: return "unknown";
     }
-}
-
-/* Largest power of two <= 16 that divides x (16 for x == 0). */
-static uint32_t word_of(uint64_t x)
-{
-    uint32_t w = 16;
-    while (w > 1 && (x & (w - 1)) != 0)
-        w >>= 1;
-    return w;
-}
-
-static uint32_t ceil_pow2(uint64_t x, uint32_t cap)
-{
-    uint32_t g = 1;
-    while (g < cap && g < x)
-        g <<= 1;
-    return g;
-}
-
-static uint32_t log2_u32(uint32_t x)
-{
-    uint32_t s = 0;
-    while ((1u << s) < x)
-        s++;
-    return s;
 }
 
 /* Merges the layout's dims with the element (an innermost dim of elem_size bytes, stride 1):
@@ -135,7 +111,7 @@ static void plan_transpose(fsd_plan *p, int tdim, uint32_t sm_count)
     p->tile_vec = (e < 4 && (align & 3) == 0) ? 4 / e : 1;
     /* Bytes per global access: a 4-byte word of 1- or 2-byte elements, else the widest
      * access (up to the element) that every element's address allows. */
-    p->word = p->tile_vec > 1 ? 4 : word_of(align | e);
+    p->word = p->tile_vec > 1 ? 4 : fsd_word_of(align | e);
     p->tile = FSD_TILE_WORDS * p->tile_vec;
     p->tile_pitch = p->tile + (e < 4 ? 4 / e : 1);
     p->tile_a = p->tile_b = p->tile;
@@ -172,16 +148,16 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
     uint64_t align = p->run_bytes | (uintptr_t)p->strided | (uintptr_t)p->packed | p->begin | p->end;
     for (int d = 0; d < p->ndim; d++)
         align |= (uint64_t)p->stride[d];
-    p->word = word_of(align);
-    p->word_log2 = log2_u32(p->word);
+    p->word = fsd_word_of(align);
+    p->word_log2 = fsd_log2_u32(p->word);
     p->words_per_run = p->run_bytes / p->word;
-    p->group = ceil_pow2(p->words_per_run, FSD_GROUP_MAX);
-    p->group_log2 = log2_u32(p->group);
+    p->group = fsd_ceil_pow2(p->words_per_run, FSD_GROUP_MAX);
+    p->group_log2 = fsd_log2_u32(p->group);
     /* Words per lane per unit: as many of FSD_RUNS_SLOTS as the run fills (a power of two);
      * the rest of a batch's slots go to the next units. */
     uint64_t per_lane = (p->words_per_run + p->group - 1) / p->group;
-    p->wpl_log2 = log2_u32(ceil_pow2(per_lane, FSD_RUNS_SLOTS));
-    p->batch_log2 = log2_u32(FSD_RUNS_SLOTS) - p->wpl_log2;
+    p->wpl_log2 = fsd_log2_u32(fsd_ceil_pow2(per_lane, FSD_RUNS_SLOTS));
+    p->batch_log2 = fsd_log2_u32(FSD_RUNS_SLOTS) - p->wpl_log2;
     p->seg_words = (uint64_t)p->group << p->wpl_log2;
     uint64_t segs = (p->words_per_run + p->seg_words - 1) / p->seg_words;
     fsd_divider_init(&p->segs, segs);
@@ -190,7 +166,7 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
     uint64_t last_run = (p->end + p->run_bytes - 1) / p->run_bytes;
     p->num_units = (last_run - p->first_run) * segs;
     /* Whole warps of batches: (32 / group) << batch_log2 units each. */
-    uint32_t warp_log2 = log2_u32(FSD_GROUP_MAX) - p->group_log2;
+    uint32_t warp_log2 = fsd_log2_u32(FSD_GROUP_MAX) - p->group_log2;
     uint64_t per_warp = (uint64_t)1 << (warp_log2 + p->batch_log2);
     p->num_batches = ((p->num_units + per_warp - 1) / per_warp) << warp_log2;
     if (p->ndim == 0)
