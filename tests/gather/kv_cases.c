@@ -112,12 +112,13 @@ static void make_strides(kvt_case *c, fsdt_rng *r, int large, int *compact)
     for (int i = 0; i < c->ndim; i++) {
         perm[i] = i;
         ext[i] = c->shape[i];
-        if (fsdt_rng_range(r, 0, 4) == 0) { /* padded; a large chunk's by whole 16 bytes */
+        /* padded; a large chunk's by whole 16 bytes, its heads not (runs of whole tokens) */
+        if (fsdt_rng_range(r, 0, 4) == 0 && !(large && i >= c->ndim - 2)) {
             ext[i] += large ? 8 * fsdt_rng_range(r, 1, 2) : fsdt_rng_range(r, 1, 3);
             plain = 0;
         }
     }
-    if (fsdt_rng_range(r, 0, 3) == 0) {
+    if (fsdt_rng_range(r, 0, 3) == 0 && !large) { /* a large chunk keeps runs of whole heads */
         for (int i = c->ndim - 1; i > 0; i--) {
             int j = (int)fsdt_rng_range(r, 0, i), t = perm[i];
             perm[i] = perm[j], perm[j] = t;
@@ -130,7 +131,8 @@ static void make_strides(kvt_case *c, fsdt_rng *r, int large, int *compact)
         acc *= ext[perm[k]];
     }
     for (int i = 0; i < c->ndim; i++) {
-        if (c->shape[i] > 1 && fsdt_rng_range(r, 0, 9) == 0) {
+        /* flipped; a large chunk's heads stay forward (runs of whole tokens) */
+        if (c->shape[i] > 1 && fsdt_rng_range(r, 0, 9) == 0 && !(large && i >= c->ndim - 2)) {
             first += (c->shape[i] - 1) * c->strides[i];
             c->strides[i] = -c->strides[i];
             plain = 0;
@@ -233,12 +235,14 @@ static void make_slots(kvt_case *c, fsdt_rng *r, int flags)
         c->slots.strides = &c->slots_strides;
 }
 
-static void make_order(kvt_case *c, fsdt_rng *r, const int *natural, int has_natural)
+static void make_order(kvt_case *c, fsdt_rng *r, const int *natural, int has_natural, int large)
 {
     c->vndim = 1 + c->ndim - (c->offset_dim >= 0);
     for (int i = 0; i < c->vndim; i++)
         c->order[i] = i;
     int64_t roll = fsdt_rng_range(r, 0, 3);
+    if (large && has_natural) /* a real chunk goes into LMCache's layout */
+        roll = 2;
     c->has_order = roll != 0;
     if (roll >= 2 && has_natural) {
         memcpy(c->order, natural, (size_t)c->vndim * sizeof(int));
@@ -312,7 +316,7 @@ void kvt_case_make_layers(kvt_case *c, uint64_t seed, int index, int family, int
     c->block_size = c->offset_dim >= 0 ? (uint64_t)c->shape[c->offset_dim] : 1;
     c->slot_limit = (uint64_t)c->shape[c->block_dim] * c->block_size;
     make_slots(c, &r, flags);
-    make_order(c, &r, natural, has_natural);
+    make_order(c, &r, natural, has_natural, large);
 
     size_t packed = c->esize * (size_t)c->layers * (size_t)c->tokens;
     for (int d = 0; d < c->ndim; d++)
