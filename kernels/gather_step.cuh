@@ -1,5 +1,5 @@
 /*
- * gather_step.cuh — the step function of the paged gather and scatter (host/gather_plan.h): one
+ * gather_step.cuh — the step function of the paged gather and scatter (host/plan/gather_plan.h): one
  * kernel for every layer and token of a KV-cache chunk, reading the slots and the layer table on
  * the GPU.
  *

@@ -8,7 +8,7 @@
  * would then be reported as fastserde's launch failure (and, read with cudaGetLastError, taken
  * away from the caller), although the kernel was enqueued. cudaLaunchKernel returns the error of
  * this launch only. On failure the runtime has also set it as the thread's last error: the
- * caller of an fsdk_ entry turns it into a status with fsd_cuda_failure (host/error.h), which
+ * caller of an fsdk_ entry turns it into a status with fsd_cuda_failure (host/core/error.h), which
  * clears it only if it is still that error.
  *
  * Every launch entry of kernels/ (fsdk_launch in launch.cu, and any later one) launches through

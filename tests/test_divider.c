@@ -1,5 +1,5 @@
 /*
- * test_divider.c — the multiply-and-shift division of host/divider.h against the `/` operator:
+ * test_divider.c — the multiply-and-shift division of host/core/divider.h against the `/` operator:
  * every divisor 1..5000, powers of two and their neighbours, seeded random 32- and 64-bit
  * divisors; for each, the numerators 0, 1, d-1, d, d+1, k*d-1, k*d, k*d+1 for small and the
  * largest k, the type's maximum and its neighbours, and random ones.

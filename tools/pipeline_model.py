@@ -5,7 +5,7 @@
 A round trip through pageable host memory moves a tensor of S bytes in chunks of C bytes
 through a ring of n slots, in three stages per chunk: the kernel (pack into a device chunk),
 the DMA over PCIe (device chunk <-> pinned chunk), the host copy (pinned chunk <-> the caller's
-memory, on the context's CPU threads). The schedule simulated here is the one host/transfer.c
+memory, on the context's CPU threads). The schedule simulated here is the one host/context/transfer.c
 enqueues, dependency for dependency:
 
   pack, chunk k in slot s = k mod n (host loop, in order):
@@ -32,7 +32,7 @@ import argparse
 MIB = 1 << 20
 KIB = 1 << 10
 # Bytes per thread from which a chunk's host copy is split over the context's threads:
-# FSD_RING_MIN_BYTES_PER_THREAD (host/transfer.c); --per-thread-kib 4096 models the CPU path's
+# FSD_RING_MIN_BYTES_PER_THREAD (host/context/transfer.c); --per-thread-kib 4096 models the CPU path's
 # threshold, which the ring used before (FSD_CPU_MIN_BYTES_PER_THREAD).
 PER_THREAD = 256 * KIB
 
@@ -52,7 +52,7 @@ def stage_times(c, host_gbs, threads, pcie_gbs):
 
 
 def simulate(size, c, n, host_gbs, threads, pcie_gbs, pack=True):
-    """Simulated time (us) of one call, the schedule of host/transfer.c."""
+    """Simulated time (us) of one call, the schedule of host/context/transfer.c."""
     chunks = [min(c, size - i) for i in range(0, size, c)]
     N = len(chunks)
     k_end, d_end = [0.0] * N, [0.0] * N

@@ -18,7 +18,7 @@
  * with whole lines only, the KV cache's every-other-head unpack (256-byte runs 512 bytes
  * apart, 32 and 80 MiB) went from 0.51-0.71 x to 0.62-1.11 x memcpy, the same runs of
  * fastserde-bench, A/B builds interleaved. The piece of a run at either end of a range streams
- * by the same rule: frames unpack 8 KiB pieces (host/frame_cpu.c), which cut a token slice's
+ * by the same rule: frames unpack 8 KiB pieces (host/frame/frame_cpu.c), which cut a token slice's
  * 512 KiB runs, and reading one verified went from 4.08-4.44 to 4.30-4.76 GB/s with it (32 MiB,
  * A/B builds interleaved four times, best of 40). */
 #ifndef FSD_CPU_UNPACK_STREAM_MIN_RUN

@@ -67,7 +67,7 @@ int fsd_cpu_shares(fsd_pool *pool, uint64_t total, uint64_t granule, uint64_t mi
  * stores from FSD_CPU_STREAM_MIN_BYTES on. */
 void fsd_cpu_memcpy_parallel(fsd_pool *pool, void *dst, const void *src, size_t n);
 /* The same, split over the threads from `min_bytes_per_thread` bytes per thread (the round
- * trip's chunks: host/transfer.c). */
+ * trip's chunks: host/context/transfer.c). */
 void fsd_cpu_memcpy_parallel_ex(fsd_pool *pool, void *dst, const void *src, size_t n,
                                 uint64_t min_bytes_per_thread);
 

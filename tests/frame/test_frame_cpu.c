@@ -1,5 +1,5 @@
 /*
- * test_frame_cpu.c — host/frame_cpu.c and host/frame_checksum.c: the checksum computed in the
+ * test_frame_cpu.c — host/frame/frame_cpu.c and host/frame/frame_checksum.c: the checksum computed in the
  * pass that packs or unpacks (pieces, scratch buffer, streaming stores, shares on a pool) gives
  * the definition's value (frame_ref.h, libxxhash only), and the bytes are those of the naive
  * reference, on the random layouts of tests/fsd_cases.h (every path of the CPU engine) and on

@@ -6,7 +6,7 @@
  * ..._SIZE_MISMATCH) and write nothing: every buffer is guarded and compared after each call.
  *
  * The random checks compare the library's verdict with exact 128-bit arithmetic done here
- * (independent of host/layout.c). Where an accepted tensor's `data` is not real memory, the
+ * (independent of host/core/layout.c). Where an accepted tensor's `data` is not real memory, the
  * calls get dst_size / src_size 0 so that a correct library stops at the size check; a library
  * that went on would read or write wild addresses and crash the test (a failure, as it should).
  *

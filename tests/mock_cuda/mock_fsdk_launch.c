@@ -1,5 +1,5 @@
 /*
- * mock_fsdk_launch.c — the library's kernel entries (host/kernel_launch.h, host/gather_launch.h)
+ * mock_fsdk_launch.c — the library's kernel entries (host/gpu/kernel_launch.h, host/gpu/gather_launch.h)
  * for the stand-in runtime (fsd_mock_runtime): instead of kernels/launch.cu and
  * kernels/gather_launch.cu, the plan goes straight to the mock's kernel launch (mock_launch.c,
  * mock_gather.c) and runs on the emulated grid with 32- or 64-bit indices drawn at random.

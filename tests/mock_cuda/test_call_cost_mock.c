@@ -5,9 +5,9 @@
  *
  * What does not change between calls is asked once per device and process: the device count
  * is not needed when the device is the current one, and the multiprocessor count is cached
- * (host/gpu_dispatch.c). So a call makes one cudaGetDevice (the current device is saved and
+ * (host/gpu/gpu_dispatch.c). So a call makes one cudaGetDevice (the current device is saved and
  * restored), two cudaPointerGetAttributes (the packed side's memory kind at both ends, checked
- * before anything is enqueued: host/memkind.h; a lookup each, not cached, as memory can be
+ * before anything is enqueued: host/gpu/memkind.h; a lookup each, not cached, as memory can be
  * freed and allocated again as another kind) and one launch.
  */
 #define _POSIX_C_SOURCE 200809L

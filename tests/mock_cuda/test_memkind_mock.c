@@ -1,5 +1,5 @@
 /*
- * test_memkind_mock.c — memory kinds (host/memkind.h), on the stand-in runtime with the real
+ * test_memkind_mock.c — memory kinds (host/gpu/memkind.h), on the stand-in runtime with the real
  * kernels/launch.cu (fsd_mock_runtime_kernels), whose device memory faults when the host
  * touches it and whose kernels check that they can reach both sides:
  *
