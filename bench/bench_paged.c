@@ -17,7 +17,9 @@
 
 #define MAX_SETS 4
 
-fsdb_paged_row *fsdb_paged_add(fsdb_paged_results *rs)
+fsdb_paged_row *fsdb_paged_add(fsdb_paged_results *rs, const char *device,
+                               const fsdb_paged_shape *s, const char *op, const char *engine,
+                               double sec, const char *roof, double roof_s)
 {
     if (rs->n == rs->cap) {
         int cap = rs->cap ? 2 * rs->cap : 32;
@@ -31,6 +33,17 @@ fsdb_paged_row *fsdb_paged_add(fsdb_paged_results *rs)
     }
     fsdb_paged_row *r = &rs->r[rs->n++];
     memset(r, 0, sizeof *r);
+    const double n = (double)s->packed_bytes;
+    r->device = device;
+    r->model = s->m;
+    r->block_size = (int)s->bs;
+    r->op = op;
+    r->engine = engine;
+    r->bytes = s->packed_bytes;
+    r->median_s = sec;
+    r->gbps = n / sec / 1e9;
+    r->roof_name = roof;
+    r->roof_gbps = n / roof_s / 1e9;
     return r;
 }
 
@@ -223,19 +236,8 @@ static void add_row(fsdb_paged_results *rs, const cpu_paged *c, const char *op, 
                     double sec, const char *roof, double roof_s, double loop_s, long calls,
                     size_t runs, const char *checked)
 {
-    const double n = (double)c->s.packed_bytes;
-    fsdb_paged_row *r = fsdb_paged_add(rs);
-    r->device = "cpu";
-    r->model = c->s.m;
-    r->block_size = (int)c->s.bs;
-    r->op = op;
-    r->engine = engine;
-    r->bytes = c->s.packed_bytes;
-    r->median_s = sec;
-    r->gbps = n / sec / 1e9;
-    r->roof_name = roof;
-    r->roof_gbps = n / roof_s / 1e9;
-    r->loop_gbps = n / loop_s / 1e9;
+    fsdb_paged_row *r = fsdb_paged_add(rs, "cpu", &c->s, op, engine, sec, roof, roof_s);
+    r->loop_gbps = (double)c->s.packed_bytes / loop_s / 1e9;
     r->loop_calls = calls;
     r->runs = runs;
     snprintf(r->check, sizeof r->check, "%s", checked);

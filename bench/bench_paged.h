@@ -64,8 +64,12 @@ void fsdb_paged_naive(const fsdb_paged_shape *s, char *const *bases, unsigned ch
  * number of calls; sets *failed when one fails. */
 long fsdb_paged_loop(const fsdb_paged_shape *s, char *const *layers, char *packed, DLDevice dev,
                      cudaStream_t stream, int unpack, int *failed);
-/* Adds a row (exits when out of memory). */
-fsdb_paged_row *fsdb_paged_add(fsdb_paged_results *rs);
+/* Adds a row for an operation on chunk `s` that took `sec` seconds, against a roof copy of
+ * the same bytes that took `roof_s` (exits when out of memory); the caller sets the loop
+ * columns, runs and check. */
+fsdb_paged_row *fsdb_paged_add(fsdb_paged_results *rs, const char *device,
+                               const fsdb_paged_shape *s, const char *op, const char *engine,
+                               double sec, const char *roof, double roof_s);
 
 /* Block sizes of the default run: 16 for every model, and a sweep for the first model. */
 #define FSDB_PAGED_BLOCK 16

@@ -160,19 +160,8 @@ static void add_row(fsdb_paged_results *rs, const gpu_paged *g, const char *op, 
                     double sec, const char *roof, double roof_s, double loop_s, size_t runs,
                     const char *checked)
 {
-    const double n = (double)g->s.packed_bytes;
-    fsdb_paged_row *r = fsdb_paged_add(rs);
-    r->device = "gpu";
-    r->model = g->s.m;
-    r->block_size = (int)g->s.bs;
-    r->op = op;
-    r->engine = engine;
-    r->bytes = g->s.packed_bytes;
-    r->median_s = sec;
-    r->gbps = n / sec / 1e9;
-    r->roof_name = roof;
-    r->roof_gbps = n / roof_s / 1e9;
-    r->loop_gbps = loop_s > 0 ? n / loop_s / 1e9 : 0;
+    fsdb_paged_row *r = fsdb_paged_add(rs, "gpu", &g->s, op, engine, sec, roof, roof_s);
+    r->loop_gbps = loop_s > 0 ? (double)g->s.packed_bytes / loop_s / 1e9 : 0;
     r->loop_calls = loop_s > 0 ? 2 * g->s.layers * ((g->s.tokens + g->s.bs - 1) / g->s.bs) : 0;
     r->runs = runs;
     snprintf(r->check, sizeof r->check, "%s", checked);

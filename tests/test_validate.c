@@ -28,6 +28,7 @@
 #define STORE_FILL 0x3C
 #define DST_FILL 0xE7
 
+#include "fsdt_cuda_ok.h"
 #include "fsdt_expect.h"
 #include "fsdt_guarded_fixture.h"
 
@@ -517,16 +518,10 @@ static void test_cuda_host_is_cpu(void **state)
     assert_memory_equal(g_dst, g_store, 16);
 }
 
-static int have_gpu(void)
-{
-    int count = 0;
-    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-}
-
 static void test_cuda_without_gpu(void **state)
 {
     (void)state;
-    if (have_gpu()) {
+    if (fsdt_gpu_present()) {
         print_message("a GPU is present: the no-GPU statuses are not observable here\n");
         skip();
     }

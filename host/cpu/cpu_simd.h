@@ -28,31 +28,29 @@
 #define FSD_CPU_INLINE static inline
 #endif
 
+/* Copies n bytes, w <= n <= 2w, as two words of w (1..8) bytes that overlap when n < 2w: with
+ * a constant w, two loads and two stores of that width. */
+FSD_CPU_INLINE void fsd_cpu_copy_pair(char *d, const char *s, uint64_t n, unsigned w)
+{
+    uint64_t a, b;
+    memcpy(&a, s, w);
+    memcpy(&b, s + n - w, w);
+    memcpy(d, &a, w);
+    memcpy(d + n - w, &b, w);
+}
+
 /* Copies n bytes, 0 <= n <= 16, with at most two overlapping loads and stores of 1, 2, 4 or
  * 8 bytes (no call for the lengths runs usually have). */
 FSD_CPU_INLINE void fsd_cpu_copy_upto16(char *d, const char *s, uint64_t n)
 {
-    if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n >= 2) {
-        uint16_t a, b;
-        memcpy(&a, s, 2);
-        memcpy(&b, s + n - 2, 2);
-        memcpy(d, &a, 2);
-        memcpy(d + n - 2, &b, 2);
-    } else if (n == 1) {
+    if (n >= 8)
+        fsd_cpu_copy_pair(d, s, n, 8);
+    else if (n >= 4)
+        fsd_cpu_copy_pair(d, s, n, 4);
+    else if (n >= 2)
+        fsd_cpu_copy_pair(d, s, n, 2);
+    else if (n == 1)
         *d = *s;
-    }
 }
 
 /* Copies n >= 16 bytes in 16-byte words, the last one overlapping its neighbour when n is not

@@ -24,58 +24,14 @@
 #include "fsdt_configs.h"
 #include "fuzz_input.h"
 #include "mock_cuda.h"
+#include "mock_hooks.h"
 
 #define MEMORY ((size_t)64 << 20) /* the mock GPU's memory (device + pinned) */
 
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_config: %s:%d: %s\n  ", __FILE__, __LINE__, #cond);       \
-            fprintf(stderr, __VA_ARGS__);                                                    \
-            fprintf(stderr, "\n");                                                           \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#define FSDF_TARGET "fuzz_config"
+#include "fuzz_check.h"
 
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "allocator_may_return_null=1";
-}
-
-typedef struct hooks {
-    long live, calls;
-} hooks;
-
-static void *hook_alloc(void *user, fsd_alloc_kind kind, size_t size, int device)
-{
-    hooks *h = user;
-    (void)device;
-    h->calls++;
-    void *p = NULL;
-    if (kind == FSD_ALLOC_HOST)
-        p = size > MEMORY ? NULL : malloc(size);
-    else if (kind == FSD_ALLOC_PINNED)
-        p = cudaHostAlloc(&p, size, 0) == cudaSuccess ? p : NULL;
-    else
-        p = cudaMalloc(&p, size) == cudaSuccess ? p : NULL;
-    (void)cudaGetLastError();
-    h->live += p != NULL;
-    return p;
-}
-
-static void hook_free(void *user, fsd_alloc_kind kind, void *p, int device)
-{
-    hooks *h = user;
-    (void)device;
-    h->live--;
-    if (kind == FSD_ALLOC_HOST)
-        free(p);
-    else if (kind == FSD_ALLOC_PINNED)
-        (void)cudaFreeHost(p);
-    else
-        (void)cudaFree(p);
-}
+FSDF_ALLOCATOR_MAY_RETURN_NULL()
 
 static size_t pick_chunk_bytes(fsdf_input *in)
 {
@@ -235,11 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.chunk_bytes = pick_chunk_bytes(&in);
     c.chunks = pick_int(&in, 6);
     c.cpu_threads = fsdf_pick(&in, 4) == 0 ? (int)fsdf_u32(&in) : (int)fsdf_pick(&in, 9);
-    hooks h = {0, 0};
+    mockcuda_hooks h = MOCKCUDA_HOOKS_INIT;
+    h.refuse_from = MEMORY + 1;
     switch (fsdf_pick(&in, 5)) {
-    case 1: c.allocator.alloc = hook_alloc; c.allocator.free = hook_free; break;
-    case 2: c.allocator.alloc = hook_alloc; break;
-    case 3: c.allocator.free = hook_free; break;
+    case 1: c.allocator.alloc = mockcuda_hook_alloc; c.allocator.free = mockcuda_hook_free; break;
+    case 2: c.allocator.alloc = mockcuda_hook_alloc; break;
+    case 3: c.allocator.free = mockcuda_hook_free; break;
     default: break;
     }
     c.allocator.user = &h;

@@ -18,23 +18,12 @@
 
 #include "fastserde.h"
 
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_frame: %s:%d: %s\n  ", __FILE__, __LINE__, #cond);        \
-            fprintf(stderr, __VA_ARGS__);                                                    \
-            fprintf(stderr, "\n");                                                           \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#define FSDF_TARGET "fuzz_frame"
+#include "fuzz_check.h"
 
 #define MAX_TENSORS 64
 
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "allocator_may_return_null=1";
-}
+FSDF_ALLOCATOR_MAY_RETURN_NULL()
 
 static fsd_context *g_ctx;
 

@@ -16,23 +16,12 @@
 #include "fastserde.h"
 #include "fuzz_input.h"
 
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_from_bytes: %s:%d: %s\n  ", __FILE__, __LINE__, #cond);   \
-            fprintf(stderr, __VA_ARGS__);                                                    \
-            fprintf(stderr, "\n");                                                           \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#define FSDF_TARGET "fuzz_from_bytes"
+#include "fuzz_check.h"
 
 /* A failed huge malloc must return NULL (the library's OUT_OF_MEMORY), not abort (a safety net:
  * the hooks below keep such sizes away from malloc). */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "allocator_may_return_null=1";
-}
+FSDF_ALLOCATOR_MAY_RETURN_NULL()
 
 /* The context's allocation hooks: malloc, except that sizes no machine has fail at once (the
  * library must then report OUT_OF_MEMORY) instead of reaching the sanitizer's allocator, which

@@ -31,16 +31,8 @@
 typedef unsigned __int128 u128;
 typedef __int128 i128;
 
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_validate: %s:%d: check failed: %s\n  ", __FILE__, __LINE__, \
-                    #cond);                                                                  \
-            fprintf(stderr, __VA_ARGS__);                                                    \
-            fprintf(stderr, "\n");                                                           \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#define FSDF_TARGET "fuzz_validate"
+#include "fuzz_check.h"
 
 static int64_t g_shape[MAX_NDIM], g_strides[MAX_NDIM];
 

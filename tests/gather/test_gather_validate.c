@@ -32,6 +32,7 @@
 #define CACHE_FILL 0x3C
 #define DST_FILL 0xE7
 
+#include "fsdt_cuda_ok.h"
 #include "fsdt_expect.h"
 #include "fsdt_guarded_fixture.h"
 
@@ -698,19 +699,13 @@ static void test_empty_cache_null_data(void **state)
     REJECT(&f, NULL, NULL, FSD_ERROR_INVALID_ARGUMENT, R_GATHER | R_RUNS);
 }
 
-static int have_gpu(void)
-{
-    int count = 0;
-    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-}
-
 /* CUDA caches where no GPU is: the validation and fsd_gather_runs need none; the copies give
  * FSD_ERROR_NO_GPU. The "device" addresses are the guarded host buffers: nothing may be
  * written there either. */
 static void test_cuda_cache_without_gpu(void **state)
 {
     (void)state;
-    if (have_gpu()) {
+    if (fsdt_gpu_present()) {
         print_message("a GPU is present: the no-GPU statuses are not observable here\n");
         skip();
     }

@@ -22,42 +22,7 @@
 #include "fsdt_configs.h"
 #include "fsdt_cuda_ok.h"
 #include "mock_cuda.h"
-
-typedef struct hooks {
-    long calls, live;
-    size_t refuse_from; /* allocations of this size and more fail */
-} hooks;
-
-static void *hook_alloc(void *user, fsd_alloc_kind kind, size_t size, int device)
-{
-    hooks *h = user;
-    (void)device;
-    h->calls++;
-    if (size >= h->refuse_from)
-        return NULL;
-    void *p = NULL;
-    if (kind == FSD_ALLOC_HOST)
-        p = malloc(size);
-    else if (kind == FSD_ALLOC_PINNED)
-        (void)cudaHostAlloc(&p, size, 0);
-    else
-        (void)cudaMalloc(&p, size);
-    h->live += p != NULL;
-    return p;
-}
-
-static void hook_free(void *user, fsd_alloc_kind kind, void *p, int device)
-{
-    hooks *h = user;
-    (void)device;
-    h->live--;
-    if (kind == FSD_ALLOC_HOST)
-        free(p);
-    else if (kind == FSD_ALLOC_PINNED)
-        (void)cudaFreeHost(p);
-    else
-        (void)cudaFree(p);
-}
+#include "mock_hooks.h"
 
 static void expect_clean(const char *what)
 {
@@ -74,11 +39,11 @@ static void refused_with(int devices)
 {
     mockcuda_drain();
     assert_int_equal(mockcuda_set_devices(devices), 0);
-    hooks h = {0, 0, SIZE_MAX};
+    mockcuda_hooks h = MOCKCUDA_HOOKS_INIT;
     int n = 0;
     for (int k = 0;; k++, n++) {
         fsd_context_config c;
-        const char *what = fsdt_bad_config(k, &c, hook_alloc, hook_free);
+        const char *what = fsdt_bad_config(k, &c, mockcuda_hook_alloc, mockcuda_hook_free);
         if (what == NULL)
             break;
         c.allocator.user = &h;
@@ -96,7 +61,7 @@ static void refused_with(int devices)
     if (devices > 0) { /* a device that does not exist: refused before allocating too */
         fsd_context_config c = FSD_CONTEXT_CONFIG_INIT;
         c.device = devices;
-        c.allocator = (fsd_allocator){hook_alloc, hook_free, &h};
+        c.allocator = (fsd_allocator){mockcuda_hook_alloc, mockcuda_hook_free, &h};
         fsd_context *ctx = (fsd_context *)1;
         assert_int_equal(fsd_context_create(&ctx, &c), FSD_ERROR_INVALID_ARGUMENT);
         assert_null(ctx);
@@ -122,10 +87,11 @@ static void test_refused_without_a_gpu(void **state)
 static void test_limits_accepted(void **state)
 {
     (void)state;
-    hooks h = {0, 0, (size_t)64 << 20};
+    mockcuda_hooks h = MOCKCUDA_HOOKS_INIT;
+    h.refuse_from = (size_t)64 << 20;
     fsd_context_config c = FSD_CONTEXT_CONFIG_INIT;
-    c.allocator.alloc = hook_alloc;
-    c.allocator.free = hook_free;
+    c.allocator.alloc = mockcuda_hook_alloc;
+    c.allocator.free = mockcuda_hook_free;
     c.allocator.user = &h;
     c.chunk_bytes = FSD_MAX_CHUNK_BYTES;
     c.chunks = (int)(FSD_MAX_RING_BYTES / FSD_MAX_CHUNK_BYTES);

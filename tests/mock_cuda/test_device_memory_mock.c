@@ -30,6 +30,7 @@
 #include "fastserde.h"
 #include "fsdt_cuda_ok.h"
 #include "mock_cuda.h"
+#include "mock_hooks.h"
 #include "numa.h"
 
 #define BYTES 10000
@@ -107,48 +108,15 @@ static void test_from_bytes_stream_ordered(void **state)
     assert_int_equal(s.violations, v0);
 }
 
-typedef struct counted {
-    long device, live;
-} counted;
-
-static void *count_alloc(void *user, fsd_alloc_kind kind, size_t size, int device)
-{
-    counted *c = user;
-    (void)device;
-    void *p = NULL;
-    if (kind == FSD_ALLOC_HOST)
-        p = malloc(size);
-    else if (kind == FSD_ALLOC_PINNED)
-        (void)cudaHostAlloc(&p, size, 0);
-    else
-        (void)cudaMalloc(&p, size);
-    c->device += kind == FSD_ALLOC_DEVICE;
-    c->live += p != NULL;
-    return p;
-}
-
-static void count_free(void *user, fsd_alloc_kind kind, void *p, int device)
-{
-    counted *c = user;
-    (void)device;
-    c->live--;
-    if (kind == FSD_ALLOC_HOST)
-        free(p);
-    else if (kind == FSD_ALLOC_PINNED)
-        (void)cudaFreeHost(p);
-    else
-        (void)cudaFree(p);
-}
-
 /* With hooks, the hooks allocate the tensor (the caller's allocator decides), no pool. */
 static void test_from_bytes_hooks(void **state)
 {
     (void)state;
     unsigned char bytes[BYTES];
     memset(bytes, 7, sizeof bytes);
-    counted c = {0, 0};
+    mockcuda_hooks c = MOCKCUDA_HOOKS_INIT;
     long pools0 = mockcuda_pools(), async = mockcuda_calls(MOCKCUDA_MALLOC_ASYNC);
-    fsd_context *ctx = small_context((fsd_allocator){count_alloc, count_free, &c});
+    fsd_context *ctx = small_context((fsd_allocator){mockcuda_hook_alloc, mockcuda_hook_free, &c});
     assert_int_equal(mockcuda_pools(), pools0);
     long before = c.device;
     DLManagedTensor *m = from_bytes(ctx, bytes);

@@ -18,23 +18,7 @@
 #include <string.h>
 
 #include "mock_cuda.h"
-
-#define OK(call) assert_int_equal((call), cudaSuccess)
-
-static long violations(void)
-{
-    mockcuda_stats s;
-    mockcuda_get_stats(&s);
-    return s.violations;
-}
-
-static unsigned char *pinned(size_t n, unsigned char v)
-{
-    void *p = NULL;
-    OK(cudaHostAlloc(&p, n, 0));
-    memset(p, v, n);
-    return p;
-}
+#include "mock_test_util.h"
 
 static enum cudaStreamCaptureStatus status_of(cudaStream_t s)
 {

@@ -22,25 +22,8 @@
 #include "kernel_launch.h"
 #include "layout.h"
 #include "mock_cuda.h"
+#include "mock_test_util.h"
 #include "plan_build.h"
-
-#define OK(call) assert_int_equal((call), cudaSuccess)
-
-static long violations(void)
-{
-    mockcuda_stats s;
-    mockcuda_get_stats(&s);
-    return s.violations;
-}
-
-/* One pinned byte buffer of n bytes filled with v. */
-static unsigned char *pinned(size_t n, unsigned char v)
-{
-    void *p = NULL;
-    OK(cudaHostAlloc(&p, n, 0));
-    memset(p, v, n);
-    return p;
-}
 
 static void test_copies_are_deferred(void **state)
 {
