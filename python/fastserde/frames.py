@@ -36,7 +36,7 @@ import torch
 from . import _args, _dlpack, _lib
 from ._buffers import HostBytes
 from ._context import using
-from ._serde import SMALL_HOST_BYTES, _new_bytes
+from ._serde import SMALL_HOST_BYTES, _new_bytes, advise_huge
 
 __all__ = ["dumps", "loads", "metadata", "CorruptFrameError"]
 
@@ -297,6 +297,7 @@ def loads(data, device="cpu", verify=True, *, ctx=None):
                          _lib.DLDataType(info.dtype.code, info.dtype.bits, 1)))
         for i, (name, dtype, shape, nbytes, dl_type) in enumerate(plan):
             t = torch.empty(shape, dtype=dtype)
+            advise_huge(t.data_ptr(), nbytes)  # before its pages are first written
             keep, ptr = _dlpack.borrow(_dlpack.readable(t))
             dl = _lib.DLTensor.from_buffer_copy(ptr.contents)
             dl.dtype = dl_type
