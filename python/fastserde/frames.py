@@ -134,9 +134,9 @@ def _options(meta, checksum, kv_layout, kv_tokens):
     keep = []
     if kv_layout is not None:
         b = _utf8("kv_layout", kv_layout)
-        if not 1 <= len(b) <= 64 or not all(0x20 < c < 0x7F for c in b):
+        if not 1 <= len(b) <= 64 or not all(0x20 <= c <= 0x7E for c in b):
             raise ValueError(f"fastserde.frames: kv_layout {kv_layout!r} must be 1 to 64 "
-                             f"printable ASCII characters without spaces")
+                             f"printable ASCII characters")
         o.kv_layout = b
         keep.append(b)
     if kv_tokens is not None:
@@ -187,9 +187,10 @@ def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=No
     keep = []
     for i, (name, t) in enumerate(tensors.items()):
         nb = _utf8("a tensor name", name)
-        if not nb or name == "__metadata__":
-            raise ValueError(f"fastserde.frames.dumps: tensor name {name!r} is not allowed "
-                             f"(empty, or safetensors' own \"__metadata__\")")
+        if not 1 <= len(nb) <= 65535 or name == "__metadata__":
+            raise ValueError(f"fastserde.frames.dumps: tensor name {name[:40]!r} is not "
+                             f"allowed (empty, over 65535 bytes, or safetensors' own "
+                             f"\"__metadata__\")")
         hold, dl = _export(name, t)
         keep.append((nb, hold))
         entries[i] = _lib.FrameTensor(nb, ctypes.pointer(dl))
