@@ -46,6 +46,18 @@ esac
 echo "== pip install $(basename "$wheel") into $work/venv"
 "${pip[@]}" install -q "$wheel"
 
+# safetensors (PyPI) for the frames' round trips in python/tests/test_frames.py, which then
+# must not skip them (FSD_REQUIRE_SAFETENSORS=1); without it they are skipped, saying so.
+require_safetensors=0
+if "${pip[@]}" install -q "safetensors==0.8.0" > "$work/safetensors.log" 2>&1; then
+  echo "safetensors 0.8.0 installed for the frames' round trips"
+  require_safetensors=1
+else
+  echo "safetensors could not be installed ($work/safetensors.log): the frames' round trips"
+  echo "through it are skipped"
+  tail -5 "$work/safetensors.log" || true
+fi
+
 lmcache="$root/$work/lmcache"
 if "${pip[@]}" download -q --no-deps -d "$work/lmcache-wheel" lmcache==0.3.15 > "$work/lmcache.log" 2>&1 &&
    "$venv/bin/python" -m zipfile -e "$work"/lmcache-wheel/lmcache-*.whl "$lmcache" &&
@@ -63,6 +75,7 @@ fi
 # From a directory without a fastserde package, with no FASTSERDE_LIBRARY.
 cd "$root/$work"
 run() { env -u FASTSERDE_LIBRARY PYTHONPATH="$pythonpath" FSD_TEST_INSTALLED=1 \
+          FSD_REQUIRE_SAFETENSORS="$require_safetensors" \
           PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" "$@"; }
 echo "== the seed's usage example against the installed package"
 run "$root/python/examples/lmcache_usage.py"

@@ -10,6 +10,9 @@ libfastserde's C ABI (ctypes over DLPack; no compile step).
     kv = fastserde.gather(layers, slots, 1, 2, order=(1, 0, 2, 3, 4))  # a paged KV chunk
     fastserde.scatter(kv, layers, slots, 1, 2, order=(1, 0, 2, 3, 4)) # and back
 
+Frames (safetensors files with a checksum per tensor): `fastserde.frames.dumps(tensors)`,
+`fastserde.frames.loads(data)`; CorruptFrameError for a frame that fails its checks.
+
 LMCache users: `from fastserde.lmcache import FastSerializer, FastDeserializer`.
 
 Install: `pip install .` at the repository root puts libfastserde.so inside this package. The
@@ -23,12 +26,13 @@ use one default Context per device (see Context and default_context).
 """
 from . import _lib
 from ._context import Context, default_context
-from ._lib import FastSerdeError, library_path
+from ._lib import CorruptFrameError, FastSerdeError, library_path
 # One module per part of the API; each re-exported here and listed in __all__.
 from ._gather import gather, gather_runs, scatter
 from ._serde import from_bytes, pack, packed_size, to_bytes, unpack
+from . import frames  # noqa: E402  (after _serde, which it uses)
 
-__all__ = ["FastSerdeError", "Context", "default_context", "library_path", "library_version",
+__all__ = ["FastSerdeError", "CorruptFrameError", "frames", "Context", "default_context", "library_path", "library_version",
            "packed_size", "pack", "unpack", "to_bytes", "from_bytes", "gather", "scatter",
            "gather_runs"]
 

@@ -31,8 +31,8 @@ class Context:
                  torch.device("cuda", N); None or "cuda": the current device (host-only
                  without a GPU).
     chunk_bytes  bytes per pinned/device chunk (a multiple of 4096; 0: the library's default,
-                 8 MiB).
-    chunks       chunks in the ring, 2..64 (0: default, 3).
+                 FSD_DEFAULT_CHUNK_BYTES, 4 MiB).
+    chunks       chunks in the ring, 2..64 (0: the default, FSD_DEFAULT_CHUNKS, 3).
     cpu_threads  threads for host copies, the caller's included (0: one per core).
     allocator    optional object with alloc(kind, size, device) -> int address (0 on failure)
                  and free(kind, address, device): allocation hooks (kind 0 host, 1 pinned,

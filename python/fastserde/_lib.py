@@ -60,7 +60,9 @@ STATUS_NAMES = {
     7: "FSD_ERROR_CUDA",
     8: "FSD_ERROR_OUT_OF_MEMORY",
     9: "FSD_ERROR_INTERNAL",
+    10: "FSD_ERROR_CORRUPT",
 }
+FSD_ERROR_CORRUPT = 10
 
 FSD_CONFIG_MAGIC = 0x46534443
 FSD_CONFIG_VERSION = 1
@@ -132,6 +134,52 @@ class GatherOptions(ctypes.Structure):
                    None, None)
 
 
+# Frames (fastserde.h, "Frames")
+
+FSD_DL_BOOL, FSD_DL_FLOAT8_E4M3FN, FSD_DL_FLOAT8_E5M2 = 6, 10, 12
+FSD_FRAME_OPTIONS_MAGIC = 0x46534446
+FSD_FRAME_OPTIONS_VERSION = 1
+FSD_FRAME_CHECKSUM_XXH3_1K, FSD_FRAME_CHECKSUM_NONE = 0, 1
+
+
+class FrameTensor(ctypes.Structure):
+    """fsd_frame_tensor."""
+    _fields_ = [("name", ctypes.c_char_p), ("tensor", ctypes.POINTER(DLTensor))]
+
+
+class FramePair(ctypes.Structure):
+    """fsd_frame_pair."""
+    _fields_ = [("key", ctypes.c_char_p), ("value", ctypes.c_char_p)]
+
+
+class FrameOptions(ctypes.Structure):
+    """fsd_frame_options; FrameOptions.make() is FSD_FRAME_OPTIONS_INIT."""
+    _fields_ = [("size", ctypes.c_size_t), ("magic", ctypes.c_uint32), ("version", ctypes.c_uint32),
+                ("checksum", ctypes.c_int), ("kv_layout", ctypes.c_char_p),
+                ("kv_tokens", ctypes.c_int64), ("metadata", ctypes.POINTER(FramePair)),
+                ("metadata_count", ctypes.c_size_t)]
+
+    @classmethod
+    def make(cls):
+        return cls(ctypes.sizeof(cls), FSD_FRAME_OPTIONS_MAGIC, FSD_FRAME_OPTIONS_VERSION,
+                   FSD_FRAME_CHECKSUM_XXH3_1K, None, -1, None, 0)
+
+
+class FrameSummary(ctypes.Structure):
+    """fsd_frame_summary."""
+    _fields_ = [("tensors", ctypes.c_size_t), ("metadata", ctypes.c_size_t),
+                ("header_bytes", ctypes.c_size_t), ("data_bytes", ctypes.c_size_t),
+                ("fastserde", ctypes.c_int), ("checksums", ctypes.c_int),
+                ("kv_layout", ctypes.c_char_p), ("kv_tokens", ctypes.c_int64)]
+
+
+class FrameInfo(ctypes.Structure):
+    """fsd_frame_info."""
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", DLDataType), ("ndim", ctypes.c_int32),
+                ("shape", ctypes.POINTER(ctypes.c_int64)), ("offset", ctypes.c_size_t),
+                ("nbytes", ctypes.c_size_t), ("has_checksum", ctypes.c_int)]
+
+
 class CopyRun(ctypes.Structure):
     """fsd_copy_run (fastserde.h)."""
     _fields_ = [("dst", ctypes.c_void_p), ("src", ctypes.c_void_p), ("bytes", ctypes.c_size_t)]
@@ -154,6 +202,12 @@ class FastSerdeError(RuntimeError):
         self.function = function
         text = f"{self.name}: {message}" if message else self.name
         super().__init__(f"{function}: {text}" if function else text)
+
+
+class CorruptFrameError(FastSerdeError, ValueError):
+    """A frame that fails its checks (FSD_ERROR_CORRUPT): a header that does not parse, offsets
+    that do not cover the data exactly, a truncated frame, or a checksum that does not match
+    the bytes. A FastSerdeError (status 10) and a ValueError."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,6 +260,18 @@ def _declare(lib):
         "fsd_gather_runs": (c_int, [ctypes.POINTER(KvLayout), P, ctypes.POINTER(c_int), c_int,
                                     c_void_p, ctypes.POINTER(CopyRun), c_size_t,
                                     ctypes.POINTER(c_size_t)]),
+        "fsd_frame_size": (c_int, [ctypes.POINTER(FrameTensor), c_size_t,
+                                   ctypes.POINTER(FrameOptions), ctypes.POINTER(c_size_t)]),
+        "fsd_frame_write": (c_int, [c_void_p, ctypes.POINTER(FrameTensor), c_size_t,
+                                    ctypes.POINTER(FrameOptions), c_void_p, c_size_t, c_void_p]),
+        "fsd_frame_open": (c_int, [c_void_p, c_size_t, ctypes.POINTER(c_void_p)]),
+        "fsd_frame_close": (None, [c_void_p]),
+        "fsd_frame_describe": (c_int, [c_void_p, ctypes.POINTER(FrameSummary)]),
+        "fsd_frame_tensor_info": (c_int, [c_void_p, c_size_t, ctypes.POINTER(FrameInfo)]),
+        "fsd_frame_metadata": (c_int, [c_void_p, c_size_t, ctypes.POINTER(ctypes.c_char_p),
+                                       ctypes.POINTER(ctypes.c_char_p)]),
+        "fsd_frame_verify": (c_int, [c_void_p, c_void_p, c_size_t]),
+        "fsd_frame_read": (c_int, [c_void_p, c_void_p, c_size_t, P, c_int, c_void_p]),
     }
     for name, (restype, argtypes) in protos.items():
         f = getattr(lib, name)
@@ -264,4 +330,5 @@ def check(status, function):
     """Raises FastSerdeError for a status other than FSD_SUCCESS. Call it right after the C
     call, on the same thread: the detailed message is per thread."""
     if status != 0:
-        raise FastSerdeError(status, last_error(), function)
+        cls = CorruptFrameError if status == FSD_ERROR_CORRUPT else FastSerdeError
+        raise cls(status, last_error(), function)

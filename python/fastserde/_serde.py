@@ -74,12 +74,19 @@ def _new_bytes(n):
     """(bytes object of n uninitialised bytes, its address): not yet shared, ours to fill."""
     out = _PyBytes_FromStringAndSize(None, n)
     addr = _PyBytes_AsString(out)
+    advise_huge(addr, n)
+    return out, addr
+
+
+def advise_huge(addr, n):
+    """Marks the whole 2 MiB pages of new, not yet written memory [addr, addr + n) for
+    transparent huge pages when n >= HUGE_BYTES (see HUGE_BYTES). Advice only: a failure, or
+    memory already faulted in, changes nothing but the speed."""
     if n >= HUGE_BYTES and _madvise is not None:
         lo = (addr + _HUGE_PAGE - 1) & ~(_HUGE_PAGE - 1)
         hi = (addr + n) & ~(_HUGE_PAGE - 1)
         if hi > lo:
-            _madvise(lo, hi - lo, _MADV_HUGEPAGE)  # advice: a failure changes nothing
-    return out, addr
+            _madvise(lo, hi - lo, _MADV_HUGEPAGE)
 
 
 def _pack_host(r, ptr, dst, n, ctx):

@@ -1,0 +1,315 @@
+"""fastserde.frames — named tensors as one safetensors buffer with a checksum per tensor.
+
+    from fastserde import frames
+    data = frames.dumps({"kv": kv_view}, {"model": "llama-3-8b"}, kv_layout="KV_2LTD",
+                        kv_tokens=256)                 # bytes: a safetensors file
+    tensors = frames.loads(data)                       # {"kv": tensor}, checksums verified
+    frames.metadata(data)                              # {"model": "llama-3-8b"}
+
+A frame is a safetensors file (docs/frames.md): `safetensors.torch.load(data)` reads what
+`dumps` writes, and `loads` reads any safetensors file (those written by others carry no
+checksum, so `verify` has nothing to check there). fastserde adds, in `__metadata__`, keys
+starting with "fastserde.": the format version, a checksum of every tensor (its name, dtype,
+shape and bytes) computed while the tensor is packed, and optional facts about a KV chunk.
+
+Tensors: any strides (views, slices, permutes, ...) are packed row-major in one pass, straight
+into the frame. dtypes: float64/32/16, bfloat16, int64/32/16/8, uint8 (and uint16/32/64 where
+torch has them), bool, float8_e4m3fn and float8_e5m2 (torch >= 2.1): the dtypes safetensors
+names and fastserde maps. Others (complex, quantized, float8 "fnuz" variants) raise TypeError.
+
+CUDA tensors: the C library writes and reads host tensors only in this version, so `dumps`
+copies a CUDA tensor to the host first (`t.cpu()`) and `loads(..., device="cuda")` reads to
+the host and then moves each tensor (`.to(device)`). Both are blocking. This will change to a
+direct path when the C library takes CUDA tensors; the results will be the same.
+
+Errors: a frame that fails its checks (a truncated frame, a header that does not parse or
+offsets that do not cover the data exactly, a checksum that does not match) raises
+fastserde.CorruptFrameError (a ValueError and a FastSerdeError, status FSD_ERROR_CORRUPT);
+other refusals of the C library raise FastSerdeError; bad arguments TypeError or ValueError
+before the library sees them.
+"""
+import ctypes
+from collections.abc import Mapping
+
+import torch
+
+from . import _args, _dlpack, _lib
+from ._buffers import HostBytes
+from ._context import using
+from ._serde import SMALL_HOST_BYTES, _new_bytes, advise_huge
+
+__all__ = ["dumps", "loads", "metadata", "CorruptFrameError"]
+
+CorruptFrameError = _lib.CorruptFrameError
+
+_CPU = torch.device("cpu")
+_FASTSERDE_PREFIX = "fastserde."
+_INT64_MAX = (1 << 63) - 1
+
+
+def _frame_dtypes():
+    """torch dtype -> (DLPack code, bits) for every dtype a frame holds and this torch has."""
+    named = {
+        "float64": (_lib.kDLFloat, 64), "float32": (_lib.kDLFloat, 32),
+        "float16": (_lib.kDLFloat, 16), "bfloat16": (_lib.kDLBfloat, 16),
+        "int64": (_lib.kDLInt, 64), "int32": (_lib.kDLInt, 32), "int16": (_lib.kDLInt, 16),
+        "int8": (_lib.kDLInt, 8), "uint64": (_lib.kDLUInt, 64), "uint32": (_lib.kDLUInt, 32),
+        "uint16": (_lib.kDLUInt, 16), "uint8": (_lib.kDLUInt, 8), "bool": (_lib.FSD_DL_BOOL, 8),
+        "float8_e4m3fn": (_lib.FSD_DL_FLOAT8_E4M3FN, 8),
+        "float8_e5m2": (_lib.FSD_DL_FLOAT8_E5M2, 8),
+    }
+    out = {}
+    for name, code in named.items():
+        dtype = getattr(torch, name, None)
+        if isinstance(dtype, torch.dtype):
+            out[dtype] = code
+    return out, named
+
+
+TO_DL, _BY_NAME = _frame_dtypes()
+FROM_DL = {code: dtype for dtype, code in TO_DL.items()}
+_DL_NAMES = {code: name for name, code in _BY_NAME.items()}
+
+
+def _dl_type(name, dtype):
+    code = TO_DL.get(dtype)
+    if code is None:
+        raise TypeError(f"fastserde.frames: tensor {name!r} has dtype {dtype}, which a frame "
+                        f"cannot hold (supported: "
+                        f"{', '.join(str(d).replace('torch.', '') for d in TO_DL)})")
+    return _lib.DLDataType(code[0], code[1], 1)
+
+
+def _torch_dtype(name, dl):
+    key = (dl.code, dl.bits)
+    dtype = FROM_DL.get(key) if dl.lanes == 1 else None
+    if dtype is None:
+        what = _DL_NAMES.get(key) if dl.lanes == 1 else None
+        if what:
+            raise TypeError(f"fastserde.frames: tensor {name!r} is {what}, and torch "
+                            f"{torch.__version__} has no torch.{what}")
+        raise TypeError(f"fastserde.frames: tensor {name!r} has DLPack type (code {dl.code}, "
+                        f"bits {dl.bits}, lanes {dl.lanes}), which no torch dtype matches")
+    return dtype
+
+
+def _utf8(what, s):
+    """`s` as NUL-free UTF-8 bytes for C (ctypes would cut a str at its first NUL)."""
+    if not isinstance(s, str):
+        raise TypeError(f"fastserde.frames: {what} must be a str, not {type(s).__name__}")
+    if "\0" in s:
+        raise ValueError(f"fastserde.frames: {what} {s!r} contains a NUL character")
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"fastserde.frames: {what} {s!r} is not valid UTF-8 ({e.reason})") from None
+
+
+def _export(name, t):
+    """(keepalive, DLTensor) of host tensor `t` (any strides) with the frame's dtype."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"fastserde.frames: tensor {name!r} must be a torch.Tensor, not "
+                        f"{type(t).__name__}")
+    if t.is_quantized:
+        raise TypeError(f"fastserde.frames: tensor {name!r} is quantized ({t.dtype}): a frame "
+                        f"holds no scale or zero point; store t.int_repr() and the parameters")
+    dl_type = _dl_type(name, t.dtype)
+    if t.device.type == "cuda":
+        t = t.cpu()  # the C library writes host tensors only (see the module doc)
+    elif t.device.type != "cpu":
+        raise ValueError(f"fastserde.frames: tensor {name!r} is on {t.device}; only cpu and "
+                         f"cuda tensors are written")
+    keep, ptr = _dlpack.borrow(_dlpack.readable(t))
+    dl = _lib.DLTensor.from_buffer_copy(ptr.contents)  # shape/strides still torch's: kept
+    dl.dtype = dl_type
+    return (keep, dl), dl
+
+
+def _options(meta, checksum, kv_layout, kv_tokens):
+    """(keepalive, FrameOptions) from dumps' arguments, checked."""
+    if not isinstance(checksum, bool):
+        raise TypeError(f"fastserde.frames: checksum must be True or False, not {checksum!r}")
+    o = _lib.FrameOptions.make()
+    o.checksum = _lib.FSD_FRAME_CHECKSUM_XXH3_1K if checksum else _lib.FSD_FRAME_CHECKSUM_NONE
+    keep = []
+    if kv_layout is not None:
+        b = _utf8("kv_layout", kv_layout)
+        if not 1 <= len(b) <= 64 or not all(0x20 <= c <= 0x7E for c in b):
+            raise ValueError(f"fastserde.frames: kv_layout {kv_layout!r} must be 1 to 64 "
+                             f"printable ASCII characters")
+        o.kv_layout = b
+        keep.append(b)
+    if kv_tokens is not None:
+        o.kv_tokens = _args.integer("kv_tokens", kv_tokens, 0, _INT64_MAX)
+    if meta is not None:
+        if not isinstance(meta, Mapping):
+            raise TypeError(f"fastserde.frames: metadata must be a dict of str to str, not "
+                            f"{type(meta).__name__}")
+        pairs = (_lib.FramePair * max(len(meta), 1))()
+        for i, (k, v) in enumerate(meta.items()):
+            kb, vb = _utf8("a metadata key", k), _utf8(f"metadata[{k!r}]", v)
+            if k.startswith(_FASTSERDE_PREFIX):
+                raise ValueError(f"fastserde.frames: metadata key {k!r}: keys starting with "
+                                 f"{_FASTSERDE_PREFIX!r} are fastserde's own (use kv_layout=, "
+                                 f"kv_tokens=)")
+            pairs[i] = _lib.FramePair(kb, vb)
+            keep.append((kb, vb))
+        o.metadata = pairs
+        o.metadata_count = len(meta)
+        keep.append(pairs)
+    return keep, o
+
+
+def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=None, ctx=None):
+    """The frame of `tensors` as bytes: a safetensors file with a checksum per tensor.
+
+    tensors    dict of name (a non-empty str, not "__metadata__") -> torch.Tensor, any strides;
+               written in the dict's order, each packed row-major in one pass straight into
+               the returned bytes (allocated once, at the frame's exact size).
+    metadata   optional dict of str -> str, stored in `__metadata__` (keys must not start with
+               "fastserde.").
+    checksum   True: a checksum per tensor ("xxh3-1k"), computed while packing; False: none
+               (the plain pack's speed; loads then has nothing to verify).
+    kv_layout  optional tag of what the tensors are, e.g. "KV_2LTD" (1-64 printable ASCII
+               characters), stored as fastserde.kv_layout.
+    kv_tokens  optional token count of a KV chunk (an int >= 0), stored as fastserde.kv_tokens.
+    ctx        the Context whose CPU threads copy (default: the default context for frames of
+               1 MiB and more, else the calling thread).
+    CUDA tensors are copied to the host first (t.cpu(): see the module doc). TypeError for a
+    dtype a frame cannot hold or a non-tensor; ValueError for a bad name or argument.
+    """
+    if not isinstance(tensors, Mapping):
+        raise TypeError(f"fastserde.frames.dumps: tensors must be a dict of name -> tensor, "
+                        f"not {type(tensors).__name__}")
+    keep_opts, opts = _options(metadata, checksum, kv_layout, kv_tokens)
+    count = len(tensors)
+    entries = (_lib.FrameTensor * max(count, 1))()
+    keep = []
+    for i, (name, t) in enumerate(tensors.items()):
+        nb = _utf8("a tensor name", name)
+        if not 1 <= len(nb) <= 65535 or name == "__metadata__":
+            raise ValueError(f"fastserde.frames.dumps: tensor name {name[:40]!r} is not "
+                             f"allowed (empty, over 65535 bytes, or safetensors' own "
+                             f"\"__metadata__\")")
+        hold, dl = _export(name, t)
+        keep.append((nb, hold))
+        entries[i] = _lib.FrameTensor(nb, ctypes.pointer(dl))
+    lib = _lib.load()
+    n = ctypes.c_size_t()
+    _lib.check(lib.fsd_frame_size(entries, count, ctypes.byref(opts), ctypes.byref(n)),
+               "fsd_frame_size")
+    out, addr = _new_bytes(n.value)
+    if ctx is None and n.value < SMALL_HOST_BYTES:
+        _lib.check(lib.fsd_frame_write(None, entries, count, ctypes.byref(opts), addr, n.value,
+                                       None), "fsd_frame_write")
+    else:
+        with using(_CPU, ctx) as h:
+            _lib.check(lib.fsd_frame_write(h, entries, count, ctypes.byref(opts), addr,
+                                           n.value, None), "fsd_frame_write")
+    del keep, keep_opts
+    return out
+
+
+class _Open:
+    """`with _Open(data) as (frame handle, summary):` a parsed frame over `data`'s bytes."""
+    __slots__ = ("host", "frame")
+
+    def __init__(self, data):
+        self.host = HostBytes(data)
+        self.frame = None
+
+    def __enter__(self):
+        addr, n = self.host.__enter__()
+        try:
+            frame = ctypes.c_void_p()
+            lib = _lib.load()
+            _lib.check(lib.fsd_frame_open(addr, n, ctypes.byref(frame)), "fsd_frame_open")
+            self.frame = frame
+            summary = _lib.FrameSummary()
+            _lib.check(lib.fsd_frame_describe(frame, ctypes.byref(summary)),
+                       "fsd_frame_describe")
+            return frame, summary
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc):
+        if self.frame is not None:
+            _lib.load().fsd_frame_close(self.frame)
+            self.frame = None
+        self.host.__exit__()
+
+
+def _pairs(frame, summary):
+    lib = _lib.load()
+    k, v = ctypes.c_char_p(), ctypes.c_char_p()
+    out = {}
+    for i in range(summary.metadata):
+        _lib.check(lib.fsd_frame_metadata(frame, i, ctypes.byref(k), ctypes.byref(v)),
+                   "fsd_frame_metadata")
+        out[k.value.decode("utf-8")] = v.value.decode("utf-8")
+    return out
+
+
+def metadata(data, *, include_fastserde=False):
+    """The `__metadata__` pairs of frame `data` (any safetensors file), as a dict of str; only
+    the header is read (no tensor's bytes, no checksum of theirs). fastserde's own pairs
+    (keys starting with "fastserde.": the format, the checksums, kv_layout, kv_tokens) are
+    left out unless `include_fastserde`. CorruptFrameError for a header that fails its checks
+    (fastserde's metadata has its own checksum, checked here)."""
+    with _Open(data) as (frame, summary):
+        pairs = _pairs(frame, summary)
+    if include_fastserde:
+        return pairs
+    return {k: v for k, v in pairs.items() if not k.startswith(_FASTSERDE_PREFIX)}
+
+
+def loads(data, device="cpu", verify=True, *, ctx=None):
+    """The tensors of frame `data` as a dict of name -> new compact tensor, in the frame's order.
+
+    data     the frame: any object with the buffer protocol (bytes, bytearray, memoryview,
+             mmap, numpy arrays), read in place (a C-contiguous buffer is not copied first),
+             holding exactly one frame; or any safetensors file's bytes.
+    device   "cpu", or a CUDA device: read to the host, then moved with .to(device) (the C
+             library reads host tensors only in this version; see the module doc).
+    verify   True: every tensor with a checksum is checked in the same pass that copies it;
+             False: not checked (the header and its metadata checksum always are).
+    ctx      the Context whose CPU threads copy (default: the default context for tensors of
+             1 MiB and more, else the calling thread).
+    CorruptFrameError when the frame fails a check (no tensor is returned); TypeError for a
+    tensor whose dtype this torch lacks (float8 before torch 2.1, uint16/32/64 before 2.3).
+    """
+    if not isinstance(verify, bool):
+        raise TypeError(f"fastserde.frames.loads: verify must be True or False, not {verify!r}")
+    device = _args.torch_device("device", device)
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"fastserde.frames.loads: device {device} is neither cpu nor cuda")
+    lib = _lib.load()
+    out = {}
+    with _Open(data) as (frame, summary):
+        info = _lib.FrameInfo()
+        plan = []
+        for i in range(summary.tensors):
+            _lib.check(lib.fsd_frame_tensor_info(frame, i, ctypes.byref(info)),
+                       "fsd_frame_tensor_info")
+            name = info.name.decode("utf-8")
+            shape = tuple(info.shape[d] for d in range(info.ndim))
+            plan.append((name, _torch_dtype(name, info.dtype), shape, info.nbytes,
+                         _lib.DLDataType(info.dtype.code, info.dtype.bits, 1)))
+        for i, (name, dtype, shape, nbytes, dl_type) in enumerate(plan):
+            t = torch.empty(shape, dtype=dtype)
+            advise_huge(t.data_ptr(), nbytes)  # before its pages are first written
+            keep, ptr = _dlpack.borrow(_dlpack.readable(t))
+            dl = _lib.DLTensor.from_buffer_copy(ptr.contents)
+            dl.dtype = dl_type
+            if ctx is None and nbytes < SMALL_HOST_BYTES:
+                status = lib.fsd_frame_read(None, frame, i, ctypes.byref(dl), int(verify), None)
+            else:
+                with using(_CPU, ctx) as h:
+                    status = lib.fsd_frame_read(h, frame, i, ctypes.byref(dl), int(verify), None)
+            _lib.check(status, "fsd_frame_read")
+            del keep
+            out[name] = t
+    if device.type == "cuda":
+        out = {name: t.to(device) for name, t in out.items()}
+    return out

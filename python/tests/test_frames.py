@@ -1,0 +1,409 @@
+"""fastserde.frames: dumps / loads / metadata round trips (every dtype, strided views, every
+buffer kind), both directions through the `safetensors` package, corruption (a flipped data
+bit, a flipped checksum, truncation) raising CorruptFrameError, and bad arguments.
+
+The safetensors cases skip, saying why, where the package is not importable (Debian's python3
+in `python_pytest`); ctest's `python_frames_safetensors` runs this file with the venv
+tools/setup.sh makes (FSD_REQUIRE_SAFETENSORS=1 there turns that skip into a failure), and
+tools/python-wheel.sh installs safetensors beside the wheel.
+"""
+import json
+import mmap
+import os
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+import fastserde
+from fastserde import frames
+from conftest import cuda
+
+try:
+    import safetensors
+    import safetensors.torch as st
+except ImportError:
+    safetensors = st = None
+
+if os.environ.get("FSD_REQUIRE_SAFETENSORS") == "1" and st is None:
+    raise ImportError("FSD_REQUIRE_SAFETENSORS=1 but the safetensors package is not importable")
+
+needs_safetensors = pytest.mark.skipif(
+    st is None, reason="the safetensors package is not importable here (tools/setup.sh makes "
+                       "build/safetensors-venv; ctest's python_frames_safetensors uses it)")
+
+F8 = [getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n)]
+UNSIGNED = [getattr(torch, n) for n in ("uint16", "uint32", "uint64") if hasattr(torch, n)]
+DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
+          torch.int16, torch.int8, torch.uint8, torch.bool] + UNSIGNED + F8
+
+
+def random_tensor(rng, shape, dtype):
+    """Random values of `dtype` (every bit pattern for the integer-like types)."""
+    g = torch.Generator().manual_seed(rng.randrange(1 << 62))
+    n = int(np.prod(shape)) if shape else 1
+    if dtype == torch.bool:
+        return torch.randint(0, 2, shape, generator=g).bool()
+    if dtype.is_floating_point and dtype not in F8:
+        return (torch.randn(shape, generator=g, dtype=torch.float64) * 100).to(dtype)
+    size = torch.empty((), dtype=dtype).element_size()
+    raw = torch.randint(-128, 128, (n * size,), generator=g, dtype=torch.int8)
+    return raw.view(torch.uint8).view(dtype).reshape(shape) if n else torch.empty(shape, dtype=dtype)
+
+
+def same(a, b):
+    """Equal dtype, shape and bytes (NaNs and -0.0 compared as bits)."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return fastserde.to_bytes(a) == fastserde.to_bytes(b)
+
+
+def views(rng, dtype):
+    """(name, view) pairs: contiguous, transposed, stepped, permuted, offset, expanded, 0-d,
+    empty."""
+    base = random_tensor(rng, (6, 10, 12), dtype)
+    return [("contiguous", base), ("transpose", base.transpose(0, 2)),
+            ("step", base[:, ::3, 1:9]), ("permute", base.permute(1, 2, 0)[2:, :, ::2]),
+            ("offset", base[3, 2:]), ("expand", base[0, :1].expand(5, 12)),
+            ("scalar", base[1, 2, 3]), ("empty", base[:, :0])]
+
+
+def frame_header(data):
+    n = struct.unpack_from("<Q", data)[0]
+    return n, json.loads(bytes(data[8:8 + n]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Round trips
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_round_trip_every_dtype(rng, dtype):
+    tensors = dict(views(rng, dtype))
+    data = frames.dumps(tensors)
+    assert isinstance(data, bytes)
+    out = frames.loads(data)
+    assert list(out) == list(tensors)  # the dict's order
+    for name, t in tensors.items():
+        got = out[name]
+        assert got.is_contiguous() and got.device.type == "cpu"
+        assert same(got, t.contiguous()), name
+
+
+def test_data_region_is_the_packed_bytes(rng):
+    tensors = dict(views(rng, torch.bfloat16))
+    data = frames.dumps(tensors)
+    n, header = frame_header(data)
+    assert (8 + n) % 64 == 0  # fastserde pads the header to 64 (docs/frames.md)
+    for name, t in tensors.items():
+        begin, end = header[name]["data_offsets"]
+        assert data[8 + n + begin:8 + n + end] == fastserde.to_bytes(t), name
+        assert header[name]["shape"] == list(t.shape)
+
+
+def test_round_trip_neg_view_and_requires_grad(rng):
+    x = torch.randn(4, 5, requires_grad=True)
+    neg = torch.randn(3, 7)._neg_view().t()
+    out = frames.loads(frames.dumps({"x": x, "neg": neg}))
+    assert same(out["x"], x.detach()) and not out["x"].requires_grad
+    assert torch.equal(out["neg"], neg.contiguous())
+
+
+def test_large_tensor_through_the_context_threads(rng):
+    # over SMALL_HOST_BYTES: the default context's threads write, verify and read
+    kv = random_tensor(rng, (2, 4, 256, 512), torch.bfloat16)
+    view = kv[:, :, 64:192]
+    with fastserde.Context() as ctx:
+        for kw in ({}, {"ctx": ctx}):
+            data = frames.dumps({"kv": view}, **kw)
+            assert same(frames.loads(data, **kw)["kv"], view.contiguous())
+
+
+def test_buffer_kinds(rng, tmp_path):
+    t = {"a": random_tensor(rng, (33, 7), torch.float32), "b": random_tensor(rng, (5,), torch.int8)}
+    data = frames.dumps(t)
+    path = tmp_path / "f.safetensors"
+    path.write_bytes(data)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        kinds = [data, bytearray(data), memoryview(data), m, np.frombuffer(data, np.uint8),
+                 memoryview(bytearray(data)), torch.frombuffer(bytearray(data), dtype=torch.uint8)]
+        for obj in kinds:
+            out = frames.loads(obj)
+            assert all(same(out[k], v) for k, v in t.items()), type(obj).__name__
+        del out, obj, kinds
+    # a memoryview slice of a larger buffer: exactly the frame
+    big = b"xx" + data + b"yy"
+    assert same(frames.loads(memoryview(big)[2:-2])["a"], t["a"])
+
+
+def test_metadata_round_trip():
+    meta = {"model": "meta-llama/Llama-3-8B", "unicode é 漢": "välue \"q\" \\ \n", "empty": ""}
+    data = frames.dumps({"x": torch.zeros(3)}, meta, kv_layout="KV_2LTD", kv_tokens=256)
+    assert frames.metadata(data) == meta
+    full = frames.metadata(data, include_fastserde=True)
+    assert {k: v for k, v in full.items() if k in meta} == meta
+    assert full["fastserde.frame"] == "1" and full["fastserde.checksum"] == "xxh3-1k"
+    assert full["fastserde.kv_layout"] == "KV_2LTD" and full["fastserde.kv_tokens"] == "256"
+    assert "fastserde.checksum.x" in full
+    plain = frames.dumps({"x": torch.zeros(3)})
+    assert frames.metadata(plain) == {}
+    assert "fastserde.kv_layout" not in frames.metadata(plain, include_fastserde=True)
+
+
+def test_checksum_off():
+    x = torch.arange(1000, dtype=torch.int32)
+    data = frames.dumps({"x": x}, checksum=False)
+    full = frames.metadata(data, include_fastserde=True)
+    assert "fastserde.checksum.x" not in full
+    flipped = bytearray(data)
+    flipped[-4] ^= 1  # nothing to verify: read as it is
+    assert frames.loads(flipped)["x"][-1] == 999 ^ (1 << 0)
+
+
+def test_empty_frame():
+    data = frames.dumps({})
+    assert frames.loads(data) == {}
+    assert frames.metadata(data) == {}
+
+
+def _frame_by_hand(dtype_name, shape, payload, metadata=None):
+    """A safetensors file made here (not by any writer): one tensor "t"."""
+    header = {"t": {"dtype": dtype_name, "shape": list(shape), "data_offsets": [0, len(payload)]}}
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + payload
+
+
+@pytest.mark.parametrize("name,attr", [("F8_E4M3", "float8_e4m3fn"), ("F8_E5M2", "float8_e5m2"),
+                                       ("U16", "uint16"), ("U32", "uint32"), ("U64", "uint64")])
+def test_dtypes_torch_may_lack(name, attr):
+    size = {"F8": 1, "U1": 2, "U3": 4, "U6": 8}[name[:2]]
+    payload = bytes(range(6 * size))
+    data = _frame_by_hand(name, (2, 3), payload)
+    dtype = getattr(torch, attr, None)
+    if dtype is None:
+        with pytest.raises(TypeError, match=attr):
+            frames.loads(data)
+        return
+    out = frames.loads(data)["t"]
+    assert out.dtype == dtype and fastserde.to_bytes(out) == payload
+    assert frames.loads(frames.dumps({"t": out}))["t"].dtype == dtype
+
+
+@cuda
+def test_cuda_tensors(rng):
+    kv = random_tensor(rng, (2, 4, 64, 32), torch.bfloat16).cuda()
+    view = kv.permute(1, 0, 2, 3)[:, :, ::2]
+    data = frames.dumps({"kv": view})
+    out = frames.loads(data, device="cuda")
+    assert out["kv"].device.type == "cuda" and torch.equal(out["kv"], view.contiguous())
+    assert torch.equal(frames.loads(data)["kv"], view.cpu())
+
+
+# ---------------------------------------------------------------------------------------------
+# safetensors, both ways
+
+
+@needs_safetensors
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d not in UNSIGNED], ids=str)
+def test_safetensors_loads_our_frames(rng, dtype):
+    tensors = dict(views(rng, dtype))
+    data = frames.dumps(tensors, {"format": "pt"}, kv_layout="KV_2LTD", kv_tokens=7)
+    got = st.load(data)
+    assert set(got) == set(tensors)
+    for name, t in tensors.items():
+        assert same(got[name], t.contiguous()), name
+
+
+@needs_safetensors
+def test_safetensors_sees_our_metadata(tmp_path):
+    data = frames.dumps({"x": torch.ones(2)}, {"format": "pt"}, kv_layout="KV_2LTD", kv_tokens=7)
+    path = tmp_path / "f.safetensors"
+    path.write_bytes(data)
+    with safetensors.safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        assert torch.equal(f.get_tensor("x"), torch.ones(2))
+    assert meta == frames.metadata(data, include_fastserde=True)
+    assert meta["format"] == "pt" and meta["fastserde.kv_tokens"] == "7"
+
+
+@needs_safetensors
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d not in UNSIGNED], ids=str)
+def test_we_load_safetensors_files(rng, dtype):
+    tensors = {name: t.clone(memory_format=torch.contiguous_format) for name, t in views(rng, dtype)
+               if name not in ("expand", "scalar")}
+    tensors["scalar"] = random_tensor(rng, (), dtype)
+    for meta in (None, {"format": "pt", "k": "v"}):
+        data = st.save(tensors, metadata=meta)
+        out = frames.loads(data)
+        assert set(out) == set(tensors)
+        for name, t in tensors.items():
+            assert same(out[name], t), name
+        assert frames.metadata(data) == (meta or {})
+
+
+@needs_safetensors
+def test_resaved_by_safetensors_still_verifies(rng):
+    tensors = dict(views(rng, torch.float16))
+    data = frames.dumps(tensors, {"format": "pt"})
+    again = st.save(st.load(data), metadata=frames.metadata(data, include_fastserde=True))
+    assert again != data  # safetensors orders the tensors its own way
+    out = frames.loads(again)
+    assert all(same(out[k], v.contiguous()) for k, v in tensors.items())
+    n, header = frame_header(again)
+    begin, end = header["contiguous"]["data_offsets"]
+    flipped = bytearray(again)
+    flipped[8 + n + (begin + end) // 2] ^= 0x20
+    with pytest.raises(fastserde.CorruptFrameError, match="contiguous"):
+        frames.loads(flipped)
+
+
+# ---------------------------------------------------------------------------------------------
+# Corruption
+
+
+def _kv_frame(rng):
+    t = {"k": random_tensor(rng, (2, 8, 64, 16), torch.bfloat16),
+         "v": random_tensor(rng, (2, 8, 64, 16), torch.bfloat16)}
+    return t, frames.dumps(t, {"model": "m"}, kv_layout="KV_2LTD", kv_tokens=64)
+
+
+def test_corrupt_error_type():
+    assert issubclass(fastserde.CorruptFrameError, ValueError)
+    assert issubclass(fastserde.CorruptFrameError, fastserde.FastSerdeError)
+    assert frames.CorruptFrameError is fastserde.CorruptFrameError
+
+
+def test_flipped_data_bits(rng):
+    t, data = _kv_frame(rng)
+    n, header = frame_header(data)
+    for name in ("k", "v"):
+        begin, end = header[name]["data_offsets"]
+        for _ in range(8):
+            flipped = bytearray(data)
+            pos = 8 + n + rng.randrange(begin, end)
+            flipped[pos] ^= 1 << rng.randrange(8)
+            with pytest.raises(fastserde.CorruptFrameError) as e:
+                frames.loads(flipped)
+            assert e.value.status == 10 and e.value.name == "FSD_ERROR_CORRUPT"
+            assert f'"{name}"' in str(e.value) and e.value.function == "fsd_frame_read"
+            # not verified: read as it is, one bit off
+            out = frames.loads(flipped, verify=False)
+            assert fastserde.to_bytes(out[name]) != fastserde.to_bytes(t[name])
+
+
+def _flip_hex(data, value):
+    """`data` with one hex digit of `value` (which it holds once) changed."""
+    pos = data.index(value.encode()) + len(value) - 3
+    flipped = bytearray(data)
+    flipped[pos] = ord("0") if flipped[pos] != ord("0") else ord("1")
+    return flipped
+
+
+def test_flipped_checksum(rng):
+    t, data = _kv_frame(rng)
+    n, header = frame_header(data)
+    meta = header["__metadata__"]
+    for name in ("k", "v"):
+        flipped = _flip_hex(data, meta[f"fastserde.checksum.{name}"])
+        with pytest.raises(fastserde.CorruptFrameError, match=f'"{name}"'):
+            frames.loads(flipped)
+        # a tensor's checksum is checked with its bytes: not by the header, not unverified
+        assert frames.metadata(flipped) == {"model": "m"}
+        assert same(frames.loads(flipped, verify=False)[name], t[name])
+    # the metadata's own checksum (over the KV facts and the caller's pairs): every call
+    flipped = _flip_hex(data, meta["fastserde.checksum.__metadata__"])
+    for call in (frames.loads, frames.metadata, lambda d: frames.loads(d, verify=False)):
+        with pytest.raises(fastserde.CorruptFrameError):
+            call(flipped)
+    # a caller's pair or a KV fact changed in place: caught by the metadata's checksum
+    for old, new in ((b'"model":"m"', b'"model":"n"'), (b'"64"', b'"65"')):
+        assert data.count(old) == 1
+        with pytest.raises(fastserde.CorruptFrameError):
+            frames.metadata(data.replace(old, new))
+
+
+def test_truncated_and_extended(rng):
+    t, data = _kv_frame(rng)
+    n, _ = frame_header(data)
+    cuts = {0, 1, 7, 8, 9, 8 + n // 2, 8 + n - 1, 8 + n, 8 + n + 1, len(data) - 1}
+    cuts |= {rng.randrange(len(data)) for _ in range(10)}
+    for cut in sorted(cuts):
+        with pytest.raises(fastserde.CorruptFrameError):
+            frames.loads(data[:cut])
+    with pytest.raises(fastserde.CorruptFrameError):
+        frames.loads(data + b"\0")
+    with pytest.raises(fastserde.CorruptFrameError):
+        frames.metadata(data[:8 + n // 2])
+
+
+def test_bad_headers():
+    good = _frame_by_hand("F32", (2,), bytes(8))
+    assert frames.loads(good)["t"].tolist() == [0.0, 0.0]
+    for bad in (_frame_by_hand("F32", (3,), bytes(8)),         # shape and offsets disagree
+                b"\x10" + bytes(7) + b"not json at all!",
+                struct.pack("<Q", 4) + b"[1] ",                 # not an object
+                struct.pack("<Q", 1 << 40) + b"{}      "):      # header longer than the data
+        with pytest.raises(fastserde.CorruptFrameError):
+            frames.loads(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad arguments
+
+
+def test_dumps_bad_arguments():
+    x = torch.zeros(2)
+    cases = [
+        (TypeError, lambda: frames.dumps([("x", x)])),
+        (TypeError, lambda: frames.dumps({1: x})),
+        (TypeError, lambda: frames.dumps({"x": [1, 2]})),
+        (TypeError, lambda: frames.dumps({"x": x.numpy()})),
+        (TypeError, lambda: frames.dumps({"x": torch.zeros(2, dtype=torch.complex64)})),
+        (TypeError, lambda: frames.dumps({"x": torch.quantize_per_tensor(x, 0.1, 0, torch.quint8)})),
+        (ValueError, lambda: frames.dumps({"": x})),
+        (ValueError, lambda: frames.dumps({"__metadata__": x})),
+        (ValueError, lambda: frames.dumps({"a\0b": x})),
+        (ValueError, lambda: frames.dumps({"\ud800": x})),
+        (TypeError, lambda: frames.dumps({"x": x}, [("a", "b")])),
+        (TypeError, lambda: frames.dumps({"x": x}, {"a": 1})),
+        (TypeError, lambda: frames.dumps({"x": x}, {2: "b"})),
+        (ValueError, lambda: frames.dumps({"x": x}, {"fastserde.frame": "2"})),
+        (ValueError, lambda: frames.dumps({"x": x}, {"a": "b\0c"})),
+        (TypeError, lambda: frames.dumps({"x": x}, checksum=1)),
+        (ValueError, lambda: frames.dumps({"x": x}, kv_layout="")),
+        (ValueError, lambda: frames.dumps({"x": x}, kv_layout="KV\t2LTD")),
+        (ValueError, lambda: frames.dumps({"x": x}, kv_layout="KV_2LTD\u00e9")),
+        (ValueError, lambda: frames.dumps({"é" * 32768: x})),
+        (ValueError, lambda: frames.dumps({"x": x}, kv_layout="K" * 65)),
+        (TypeError, lambda: frames.dumps({"x": x}, kv_layout=5)),
+        (ValueError, lambda: frames.dumps({"x": x}, kv_tokens=-1)),
+        (TypeError, lambda: frames.dumps({"x": x}, kv_tokens=2.0)),
+        (ValueError, lambda: frames.dumps({"x": torch.zeros(2, device="meta")})),
+    ]
+    for i, (exc, call) in enumerate(cases):
+        with pytest.raises(exc):
+            call()
+            pytest.fail(f"case {i} did not raise")
+    if hasattr(torch, "float8_e4m3fnuz"):
+        with pytest.raises(TypeError, match="cannot hold"):
+            frames.dumps({"x": torch.zeros(2).to(torch.float8_e4m3fnuz)})
+
+
+def test_loads_bad_arguments():
+    data = frames.dumps({"x": torch.zeros(2)})
+    with pytest.raises(TypeError):
+        frames.loads("not bytes")
+    with pytest.raises(TypeError):
+        frames.loads(None)
+    with pytest.raises(TypeError):
+        frames.loads(data, verify=1)
+    with pytest.raises(ValueError):
+        frames.loads(data, device="meta")
+    with pytest.raises(ValueError):
+        frames.loads(data, device="nonsense")
+    with pytest.raises(TypeError):
+        frames.metadata(12)
