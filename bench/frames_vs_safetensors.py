@@ -10,6 +10,8 @@ Write side, per case:  frames.dumps (checksum on), frames.dumps(checksum=False),
                        safetensors.torch.save, and fastserde.to_bytes (the plain pack into new
                        bytes: no header, no checksum) for reference.
 Read side:             frames.loads (verify on), frames.loads(verify=False),
+                       frames.loads(copy=False) (verified, then tensors sharing the frame's
+                       memory: torch.frombuffer's semantics, which LMCache's deserializer has),
                        safetensors.torch.load, and fastserde.from_bytes for reference.
 Each function is given {name: tensor} (or the bytes) and returns what a user gets: bytes, or a
 dict of tensors on the CPU. safetensors refuses non-contiguous tensors, so for a strided view
@@ -111,6 +113,7 @@ def readers(t):
     return [
         ("frames.loads", lambda b: frames.loads(b[0])),
         ("frames.loads noverify", lambda b: frames.loads(b[0], verify=False)),
+        ("frames.loads shared", lambda b: frames.loads(b[0], copy=False)),
         ("safetensors.load", lambda b: st.load(b[1])),
         ("from_bytes", lambda b: fastserde.from_bytes(b[2], t.dtype)),
     ]
@@ -124,6 +127,7 @@ def check(t):
     want = t.contiguous()
     assert torch.equal(frames.loads(ours)["kv"], want)
     assert torch.equal(frames.loads(ours, verify=False)["kv"], want)
+    assert torch.equal(frames.loads(ours, copy=False)["kv"], want)
     assert torch.equal(st.load(ours)["kv"], want), "safetensors reads our frame"
     assert torch.equal(frames.loads(theirs)["kv"], want), "we read safetensors' file"
     assert torch.equal(frames.loads(frames.dumps({"kv": t}, checksum=False))["kv"], want)
@@ -166,7 +170,8 @@ def main():
     w_pairs = [("safetensors.save", "frames.dumps"), ("safetensors.save", "frames.dumps nocs"),
                ("to_bytes", "frames.dumps")]
     r_pairs = [("safetensors.load", "frames.loads"),
-               ("safetensors.load", "frames.loads noverify"), ("from_bytes", "frames.loads")]
+               ("safetensors.load", "frames.loads noverify"),
+               ("safetensors.load", "frames.loads shared"), ("from_bytes", "frames.loads")]
     rows = []
     for label, layout, make in cases(args.smoke):
         t = make()
@@ -202,7 +207,8 @@ def main():
     print("\nsummary: medians of per-round ratios; a/b = time of a / time of b = how many times")
     print("faster b is. Goal (issue 16): save/dumps and load/loads >= 2")
     print(f"  {'case':<33}{'save/dumps':>11}{'save/nocs':>10}{'load/loads':>11}"
-          f"{'load/noverify':>14}{'to_bytes/dumps':>15}{'from_bytes/loads':>17}")
+          f"{'load/noverify':>14}{'load/shared':>12}{'to_bytes/dumps':>15}"
+          f"{'from_bytes/loads':>17}")
     for row in rows:
         r = row["ratios"]
         print(f"  {row['model'] + ' ' + row['layout'] + ' ' + row['inputs']:<33}"
@@ -210,6 +216,7 @@ def main():
               f"{r['safetensors.save/frames.dumps nocs']['median']:9.2f}x"
               f"{r['safetensors.load/frames.loads']['median']:10.2f}x"
               f"{r['safetensors.load/frames.loads noverify']['median']:13.2f}x"
+              f"{r['safetensors.load/frames.loads shared']['median']:11.2f}x"
               f"{r['to_bytes/frames.dumps']['median']:14.2f}x"
               f"{r['from_bytes/frames.loads']['median']:16.2f}x")
     if args.json:

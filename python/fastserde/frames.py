@@ -29,6 +29,7 @@ other refusals of the C library raise FastSerdeError; bad arguments TypeError or
 before the library sees them.
 """
 import ctypes
+import warnings
 from collections.abc import Mapping
 
 import torch
@@ -264,8 +265,8 @@ def metadata(data, *, include_fastserde=False):
     return {k: v for k, v in pairs.items() if not k.startswith(_FASTSERDE_PREFIX)}
 
 
-def loads(data, device="cpu", verify=True, *, ctx=None):
-    """The tensors of frame `data` as a dict of name -> new compact tensor, in the frame's order.
+def loads(data, device="cpu", verify=True, *, copy=True, ctx=None):
+    """The tensors of frame `data` as a dict of name -> compact tensor, in the frame's order.
 
     data     the frame: any object with the buffer protocol (bytes, bytearray, memoryview,
              mmap, numpy arrays), read in place (a C-contiguous buffer is not copied first),
@@ -274,8 +275,14 @@ def loads(data, device="cpu", verify=True, *, ctx=None):
              library reads host tensors only in this version; see the module doc).
     verify   True: every tensor with a checksum is checked in the same pass that copies it;
              False: not checked (the header and its metadata checksum always are).
-    ctx      the Context whose CPU threads copy (default: the default context for tensors of
-             1 MiB and more, else the calling thread).
+    copy     True: each tensor is a new tensor holding a copy. False (device "cpu" only): each
+             tensor shares data's memory, as torch.frombuffer (LMCache's FastDeserializer)
+             does: no copy, the tensor keeps `data` alive, and writing to one writes to the
+             other; with verify, every checksum is checked first, in one read of the bytes.
+             `data` must then be a C-contiguous buffer-protocol object or a contiguous CPU
+             uint8 tensor.
+    ctx      the Context whose CPU threads copy or verify (default: the default context for
+             tensors of 1 MiB and more, else the calling thread).
     CorruptFrameError when the frame fails a check (no tensor is returned); TypeError for a
     tensor whose dtype this torch lacks (float8 before torch 2.1, uint16/32/64 before 2.3).
     """
@@ -284,6 +291,13 @@ def loads(data, device="cpu", verify=True, *, ctx=None):
     device = _args.torch_device("device", device)
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"fastserde.frames.loads: device {device} is neither cpu nor cuda")
+    if not isinstance(copy, bool):
+        raise TypeError(f"fastserde.frames.loads: copy must be True or False, not {copy!r}")
+    if not copy:
+        if device.type != "cpu":
+            raise ValueError("fastserde.frames.loads: copy=False shares the frame's host memory; "
+                             f"device must be cpu, not {device}")
+        return _loads_shared(data, verify, ctx)
     lib = _lib.load()
     out = {}
     with _Open(data) as (frame, summary):
@@ -312,4 +326,58 @@ def loads(data, device="cpu", verify=True, *, ctx=None):
             out[name] = t
     if device.type == "cuda":
         out = {name: t.to(device) for name, t in out.items()}
+    return out
+
+
+def _shared_buffer(data):
+    """data as a 1-D byte buffer torch.frombuffer reads in place."""
+    if isinstance(data, torch.Tensor):
+        if data.device.type != "cpu" or data.dtype != torch.uint8 or not data.is_contiguous():
+            raise TypeError("fastserde.frames.loads: copy=False needs a contiguous CPU uint8 "
+                            f"tensor, not a {data.dtype} tensor on {data.device}"
+                            f"{'' if data.is_contiguous() else ' with strides'}")
+        return data.reshape(-1).numpy()
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError("fastserde.frames.loads: copy=False needs an object with the buffer "
+                        f"protocol, not {type(data).__name__}") from None
+    if not view.c_contiguous:
+        raise TypeError("fastserde.frames.loads: copy=False needs a C-contiguous buffer")
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def _loads_shared(data, verify, ctx):
+    """loads(copy=False): the frame checked (header always, checksums when verify), then one
+    torch.frombuffer view of data per tensor."""
+    buf = _shared_buffer(data)
+    lib = _lib.load()
+    views = []
+    with _Open(data) as (frame, summary):
+        info = _lib.FrameInfo()
+        for i in range(summary.tensors):
+            _lib.check(lib.fsd_frame_tensor_info(frame, i, ctypes.byref(info)),
+                       "fsd_frame_tensor_info")
+            name = info.name.decode("utf-8")
+            shape = tuple(info.shape[d] for d in range(info.ndim))
+            views.append((name, _torch_dtype(name, info.dtype), shape, info.offset, info.nbytes))
+            if verify and info.has_checksum:
+                if ctx is None and info.nbytes < SMALL_HOST_BYTES:
+                    status = lib.fsd_frame_verify(None, frame, i)
+                else:
+                    with using(_CPU, ctx) as h:
+                        status = lib.fsd_frame_verify(h, frame, i)
+                _lib.check(status, "fsd_frame_verify")
+    out = {}
+    with warnings.catch_warnings():
+        # bytes and other read-only buffers: torch warns that its tensor is writable, as it
+        # does for LMCache's torch.frombuffer; the docstring says what sharing means
+        warnings.simplefilter("ignore", UserWarning)
+        for name, dtype, shape, offset, nbytes in views:
+            if nbytes == 0:
+                out[name] = torch.empty(shape, dtype=dtype)
+            else:
+                count = nbytes // torch.empty((), dtype=dtype).element_size()
+                out[name] = torch.frombuffer(buf, dtype=dtype, count=count,
+                                             offset=offset).view(shape)
     return out

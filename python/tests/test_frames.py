@@ -407,3 +407,73 @@ def test_loads_bad_arguments():
         frames.loads(data, device="nonsense")
     with pytest.raises(TypeError):
         frames.metadata(12)
+
+
+# ---------------------------------------------------------------------------------------------
+# loads(copy=False): tensors that share the frame's memory, as torch.frombuffer does
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_shared_loads_every_dtype(rng, dtype):
+    named = dict(views(rng, dtype))
+    data = frames.dumps(named)
+    out = frames.loads(data, copy=False)
+    assert list(out) == list(named)
+    for name, t in named.items():
+        assert same(out[name], t), name
+
+
+def test_shared_loads_share_memory(rng):
+    t, data = _kv_frame(rng)
+    n, header = frame_header(data)
+    buf = bytearray(data)
+    out = frames.loads(buf, copy=False)
+    begin = 8 + n + header["v"]["data_offsets"][0]
+    assert out["v"].data_ptr() == np.frombuffer(buf, np.uint8)[begin:].ctypes.data
+    out["v"].view(-1)[0] = 1 - out["v"].view(-1)[0]  # a write through the tensor lands in buf
+    assert bytes(buf) != data
+    with pytest.raises(fastserde.CorruptFrameError, match='"v"'):
+        frames.loads(buf)
+    # the tensors keep their buffer alive
+    del buf
+    assert same(out["k"], t["k"])
+    # every kind of buffer: bytes, memoryview, numpy, a uint8 tensor
+    for kind in (data, memoryview(data), np.frombuffer(data, np.uint8),
+                 torch.frombuffer(bytearray(data), dtype=torch.uint8)):
+        got = frames.loads(kind, copy=False)
+        assert same(got["k"], t["k"]) and same(got["v"], t["v"])
+
+
+def test_shared_loads_verify_first(rng):
+    t, data = _kv_frame(rng)
+    n, header = frame_header(data)
+    begin, end = header["k"]["data_offsets"]
+    flipped = bytearray(data)
+    flipped[8 + n + rng.randrange(begin, end)] ^= 1 << rng.randrange(8)
+    with pytest.raises(fastserde.CorruptFrameError, match='"k"') as e:
+        frames.loads(flipped, copy=False)
+    assert e.value.function == "fsd_frame_verify"
+    out = frames.loads(flipped, copy=False, verify=False)
+    assert not same(out["k"], t["k"]) and same(out["v"], t["v"])
+    # large tensors are verified on the context's threads: the same answer
+    big = {"kv": random_tensor(rng, (2, 4, 256, 512), torch.bfloat16)}
+    data = frames.dumps(big)
+    assert same(frames.loads(data, copy=False)["kv"], big["kv"])
+    flipped = bytearray(data)
+    flipped[-1] ^= 0x80
+    with pytest.raises(fastserde.CorruptFrameError):
+        frames.loads(flipped, copy=False)
+
+
+def test_shared_loads_bad_arguments():
+    data = frames.dumps({"x": torch.zeros(2)})
+    with pytest.raises(TypeError):
+        frames.loads(data, copy=0)
+    with pytest.raises(ValueError, match="device must be cpu"):
+        frames.loads(data, device="cuda", copy=False)
+    with pytest.raises(TypeError):
+        frames.loads(torch.frombuffer(bytearray(data), dtype=torch.uint8)[::2], copy=False)
+    with pytest.raises(TypeError):
+        frames.loads(np.frombuffer(data, np.uint8)[::2], copy=False)
+    with pytest.raises(TypeError):
+        frames.loads(None, copy=False)
