@@ -176,6 +176,20 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
     p->grid = grid_for(p->num_batches, FSD_BLOCK_THREADS >> p->group_log2, sm_count);
 }
 
+void fsd_plan_checksum(fsd_plan *p, uint32_t sm_count)
+{
+    p->cs_tiles = (p->total_bytes + FSD_CS_TILE - 1) / FSD_CS_TILE;
+    p->cs_grid = grid_for(p->cs_tiles, 1, sm_count);
+    /* The gather reads words that every run and stride of the strided side keeps aligned; the
+     * packed side is the block's shared tile (aligned) and the tile's store out chooses its own
+     * width from the destination's alignment. */
+    uint64_t align = p->run_bytes | (uintptr_t)p->strided;
+    for (int d = 0; d < p->ndim; d++)
+        align |= (uint64_t)p->stride[d];
+    p->cs_word = fsd_word_of(align);
+    fsd_divider_init(&p->cs_run, p->run_bytes > 0 ? p->run_bytes : 1);
+}
+
 void fsd_plan_build(const fsd_layout *l, void *packed, fsd_direction dir, uint32_t sm_count,
                     fsd_plan *p)
 {

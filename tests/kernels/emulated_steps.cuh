@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "checksum_step.cuh"
 #include "gather_step.cuh"
 #include "kernel_args.cuh"
 #include "runs_step.cuh"
@@ -88,6 +89,44 @@ static void fsdt_grid_transpose16(const fsd_transpose_args<D> &a, uint32_t grid,
             }
             FSDT_BARRIER();
         }
+    }
+}
+
+/* fsd_cs_kernel<I, D>: the block's threads run each phase in turn; *a.sum gets each thread's
+ * sum of leaf terms at the end, as the kernel's atomic adds do. */
+template <typename I, int D>
+static void fsdt_grid_checksum(const fsd_cs_args<D> &a, uint32_t grid, uint32_t block)
+{
+    alignas(16) static unsigned char tile[FSD_CS_TILE];
+    FSDT_SHARED(tile, sizeof tile);
+    for (uint32_t b = 0; b < grid; b++) {
+        uint64_t sum[FSD_BLOCK_THREADS] = {0};
+        for (uint64_t t = b; t < a.num_tiles; t += grid) {
+            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                fsd_cs_gather_step<I>(a, t, th, tile);
+            }
+            FSDT_BARRIER();
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                FSD_MODEL_ITERATION();
+                fsd_cs_hash_step(a, t, th, tile, fsd_cs_keys_of(th));
+            }
+            FSDT_BARRIER();
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                fsd_cs_pairs_step(a, t, th, tile);
+            }
+            FSDT_BARRIER();
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                sum[th] += fsd_cs_leaf_step(a, t, th, tile);
+            }
+            FSDT_BARRIER();
+        }
+        for (uint32_t th = 0; th < block && th < FSD_CS_LEAVES; th++)
+            fsd_cs_add_sum(a.sum, sum[th]);
     }
 }
 
