@@ -155,7 +155,8 @@ extern "C" int FSDT_EMULATE_CHECKSUM(const fsd_plan *plan, uint32_t sm_count, in
     if (plan->dir != FSD_DIR_PACK || plan->begin != 0 || plan->end != plan->total_bytes)
         return -1;
     fsd_plan p = *plan;
-    fsd_plan_checksum(&p, sm_count);
+    if (sm_count != 0 || p.cs_tiles == 0)
+        fsd_plan_checksum(&p, sm_count);
     unsigned long long s = 0;
     if (index64 || p.index64)
         emulate_checksum_dims<uint64_t>(p, &s);

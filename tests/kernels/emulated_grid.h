@@ -20,8 +20,9 @@ extern "C" {
  * the emulator does not know. */
 int fsdt_emulate(const fsd_plan *plan, int index64);
 
-/* Executes the checksum pack of `plan` (a whole-tensor pack plan; fsd_plan_checksum is called
- * on a copy with `sm_count`) as the GPU would: the packed bytes at plan->packed, and *sum = S,
+/* Executes the checksum pack of `plan` (a whole-tensor pack plan; with sm_count != 0, or when
+ * the plan has none yet, fsd_plan_checksum gives a copy its geometry for sm_count SMs) as the
+ * GPU would: the packed bytes at plan->packed, and *sum = S,
  * the sum of the frame checksum's leaf terms (0 for 0 bytes). index64 as above. Returns 0, or
  * -1 for a plan it does not take. */
 int fsdt_emulate_checksum(const fsd_plan *plan, uint32_t sm_count, int index64, uint64_t *sum);
