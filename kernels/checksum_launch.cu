@@ -9,14 +9,14 @@
 #include "kernel_launch.h"
 #include "launch_check.cuh"
 
-template <typename I, int D>
+template <uint32_t W, typename I, int D>
 __global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_cs_kernel(const fsd_cs_args<D> a)
 {
     __shared__ __align__(16) unsigned char tile[FSD_CS_TILE];
     const fsd_cs_keys k = fsd_cs_keys_of(threadIdx.x);
     uint64_t sum = 0;
     for (uint64_t t = blockIdx.x; t < a.num_tiles; t += gridDim.x) {
-        fsd_cs_gather_step<I>(a, t, threadIdx.x, tile);
+        fsd_cs_gather_step<typename fsd_cs_word<W>::type, I>(a, t, threadIdx.x, tile);
         __syncthreads();
         fsd_cs_hash_step(a, t, threadIdx.x, tile, k);
         __syncthreads();
@@ -33,7 +33,14 @@ template <typename I, int D>
 static cudaError_t launch_cs(const fsd_plan &p, unsigned long long *sum, cudaStream_t s)
 {
     fsd_cs_args<D> a = fsd_cs_args_of<D>(p, sum);
-    return fsdk_launch_kernel(fsd_cs_kernel<I, D>, dim3(p.cs_grid), dim3(p.block), 0, s, a);
+    const dim3 grid(p.cs_grid), block(p.block);
+    switch (p.cs_word) {
+    case 16: return fsdk_launch_kernel(fsd_cs_kernel<16, I, D>, grid, block, 0, s, a);
+    case 8: return fsdk_launch_kernel(fsd_cs_kernel<8, I, D>, grid, block, 0, s, a);
+    case 4: return fsdk_launch_kernel(fsd_cs_kernel<4, I, D>, grid, block, 0, s, a);
+    case 2: return fsdk_launch_kernel(fsd_cs_kernel<2, I, D>, grid, block, 0, s, a);
+    default: return fsdk_launch_kernel(fsd_cs_kernel<1, I, D>, grid, block, 0, s, a);
+    }
 }
 
 template <typename I>

@@ -7,7 +7,8 @@
  * it out. Why this form, and what it costs: docs/frames.md, "On the GPU".
  *
  * A block takes tiles grid-stride; each tile goes through four phases, split by barriers:
- *   1. fsd_cs_gather_step   strided source -> shared tile, in words of plan.cs_word bytes, packed
+ *   1. fsd_cs_gather_step   strided source -> shared tile, in words of plan.cs_word bytes (the
+ *                           kernel's template parameter W), packed
  *                           order (a warp's loads read consecutive packed words: each run's
  *                           bytes coalesced); each thread issues FSD_CS_SLOTS loads before its
  *                           stores. The rest of the tensor's last leaf is zero-filled.
@@ -50,20 +51,52 @@ FSD_HD uint32_t fsd_cs_tile_bytes(const P &p, uint64_t tile)
     return rest < FSD_CS_TILE ? (uint32_t)rest : FSD_CS_TILE;
 }
 
+/* Where tile byte b lies in shared memory: bits 6..9 (the 64-byte group within its leaf) XORed
+ * with the leaf's index mod 16, so that phases 3 and 4, whose lanes read the same words of
+ * different leaves, hit different banks; 64-byte groups stay whole, so the coalesced phases
+ * (lanes on consecutive words of one leaf) stay conflict-free. */
+FSD_HD uint32_t fsd_cs_sw(uint32_t b)
+{
+    return b ^ (((b >> 10) & 15u) << 6);
+}
+
 FSD_HD uint32_t fsd_cs_padded(uint32_t bytes)
 {
     return (bytes + FSD_CS_LEAF - 1) / FSD_CS_LEAF * FSD_CS_LEAF;
 }
 
-/* Phase 1 in words of T: packed word q of the tile comes from run (x + q w) / run_bytes. */
-template <typename I, typename T, typename P>
-FSD_HD void fsd_cs_gather_words(const P &p, uint64_t tile, uint32_t thread, unsigned char *sh,
-                                uint32_t bytes)
+/* Byte offset on the strided side of run `run` (fsd_run_offset): for D = 4 (the plan has at most
+ * 4 outer dims) unrolled, each dim predicated on ndim. */
+template <typename I, typename P>
+FSD_HD int64_t fsd_cs_run_offset(const P &p, I run)
 {
+    if (sizeof(p.stride) / sizeof(p.stride[0]) > 4)
+        return fsd_run_offset<-1, I>(p, run);
+    int64_t off = 0;
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int d = 3; d >= 0; d--) {
+        if (d < p.ndim) {
+            const I q = fsd_div(p.div[d], run);
+            const I c = run - q * (I)p.div[d].divisor;
+            run = q;
+            off += (int64_t)c * p.stride[d];
+        }
+    }
+    return off;
+}
+
+/* Phase 1: the tile's packed bytes into shared memory, in words of T (plan.cs_word bytes):
+ * packed word q of the tile comes from run (x + q w) / run_bytes. The last leaf's padding is
+ * zeroed. */
+template <typename T, typename I, typename P>
+FSD_HD void fsd_cs_gather_step(const P &p, uint64_t tile, uint32_t thread, unsigned char *sh)
+{
+    const uint32_t bytes = fsd_cs_tile_bytes(p, tile);
     const I x = (I)(tile * FSD_CS_TILE), run_bytes = (I)p.cs_run.divisor;
     const uint32_t words = bytes / (uint32_t)sizeof(T);
     for (uint32_t q0 = thread; q0 < words; q0 += FSD_BLOCK_THREADS * FSD_CS_SLOTS) {
-        FSD_MODEL_ITERATION();
         T v[FSD_CS_SLOTS];
 #if defined(__CUDA_ARCH__)
 #pragma unroll
@@ -74,7 +107,7 @@ FSD_HD void fsd_cs_gather_words(const P &p, uint64_t tile, uint32_t thread, unsi
                 const I at = x + (I)q * (I)sizeof(T);
                 const I run = fsd_div(p.cs_run, at);
                 const I in_run = at - run * run_bytes;
-                v[s] = fsd_load_as<T>(p.strided + fsd_run_offset<-1, I>(p, run) + (int64_t)in_run);
+                v[s] = fsd_load_as<T>(p.strided + fsd_cs_run_offset<I>(p, run) + (int64_t)in_run);
             }
         }
 #if defined(__CUDA_ARCH__)
@@ -83,27 +116,21 @@ FSD_HD void fsd_cs_gather_words(const P &p, uint64_t tile, uint32_t thread, unsi
         for (int s = 0; s < FSD_CS_SLOTS; s++) {
             const uint32_t q = q0 + (uint32_t)s * FSD_BLOCK_THREADS;
             if (q < words)
-                fsd_store_as<T>((char *)sh + q * sizeof(T), v[s]);
+                fsd_store_as<T>((char *)sh + fsd_cs_sw(q * (uint32_t)sizeof(T)), v[s]);
         }
-    }
-}
-
-/* Phase 1: the tile's packed bytes into shared memory, the last leaf's padding zeroed. */
-template <typename I, typename P>
-FSD_HD void fsd_cs_gather_step(const P &p, uint64_t tile, uint32_t thread, unsigned char *sh)
-{
-    const uint32_t bytes = fsd_cs_tile_bytes(p, tile);
-    switch (p.cs_word) {
-    case 16: fsd_cs_gather_words<I, uint4>(p, tile, thread, sh, bytes); break;
-    case 8: fsd_cs_gather_words<I, uint2>(p, tile, thread, sh, bytes); break;
-    case 4: fsd_cs_gather_words<I, uint32_t>(p, tile, thread, sh, bytes); break;
-    case 2: fsd_cs_gather_words<I, uint16_t>(p, tile, thread, sh, bytes); break;
-    default: fsd_cs_gather_words<I, uint8_t>(p, tile, thread, sh, bytes); break;
     }
     const uint32_t padded = fsd_cs_padded(bytes);
     for (uint32_t b = bytes + thread; b < padded; b += FSD_BLOCK_THREADS)
-        fsd_store_as<uint8_t>((char *)sh + b, 0);
+        fsd_store_as<uint8_t>((char *)sh + fsd_cs_sw(b), 0);
 }
+
+/* The word type of W bytes. */
+template <uint32_t W> struct fsd_cs_word;
+template <> struct fsd_cs_word<1> { typedef uint8_t type; };
+template <> struct fsd_cs_word<2> { typedef uint16_t type; };
+template <> struct fsd_cs_word<4> { typedef uint32_t type; };
+template <> struct fsd_cs_word<8> { typedef uint2 type; };
+template <> struct fsd_cs_word<16> { typedef uint4 type; };
 
 /* XXH3's key of the 8-byte value at byte `pos` (a multiple of 8) of a 1 KiB leaf. */
 FSD_HD uint64_t fsd_cs_key(uint32_t pos)
@@ -136,62 +163,60 @@ FSD_HD uint64_t fsd_cs_mul32(uint64_t k)
  * destination's alignment `a` (a power of two <= 16 that divides dst), the tail byte by byte. */
 FSD_HD void fsd_cs_store_out(char *dst, const char *src, uint32_t len, uint32_t a)
 {
-    const uint32_t main = len / a * a;
+    const uint32_t main = len & ~(a - 1);
     fsd_copy_elem(dst, src, main, a);
     for (uint32_t b = main; b < len; b++)
         fsd_copy_as<uint8_t>(dst + b, src + b);
 }
 
+/* The terms of one 16-byte word at positions 16 (t mod 64) and + 8 of its leaf, written over
+ * the word: the sums for accumulators 2j and 2j + 1 (fsd_xxh3_acc_add: v0 in lane 2j adds v0 to
+ * 2j + 1 and its product to 2j; v1 in lane 2j + 1 adds v1 to 2j and its product to 2j + 1). */
+FSD_HD void fsd_cs_terms(char *s, const uint4 &w, const fsd_cs_keys &k)
+{
+    const uint64_t v0 = (uint64_t)w.x | ((uint64_t)w.y << 32);
+    const uint64_t v1 = (uint64_t)w.z | ((uint64_t)w.w << 32);
+    const uint64_t even = fsd_cs_mul32(v0 ^ k.k0) + v1;
+    const uint64_t odd = v0 + fsd_cs_mul32(v1 ^ k.k1);
+    fsd_store_as<uint4>(s, make_uint4((uint32_t)even, (uint32_t)(even >> 32), (uint32_t)odd,
+                                      (uint32_t)(odd >> 32)));
+}
+
 /* Phase 2: thread t stores words t + 256 i of the tile and leaves, in their place, the sums of
  * their terms for the accumulators 2j and 2j + 1 (j = t mod 4, the lane pair of positions
- * 16 (t mod 64) and + 8). */
+ * 16 (t mod 64) and + 8). A full tile into a 16-byte aligned destination: one 16-byte store a
+ * word; else (the tensor's last tile, a misaligned destination) each word's bytes inside the
+ * tensor go out in the widest words the destination allows. */
 template <typename P>
 FSD_HD void fsd_cs_hash_step(const P &p, uint64_t tile, uint32_t thread, unsigned char *sh,
                              const fsd_cs_keys &k)
 {
-    const uint32_t bytes = fsd_cs_tile_bytes(p, tile), padded = fsd_cs_padded(bytes);
+    const uint32_t bytes = fsd_cs_tile_bytes(p, tile);
     char *dst = p.packed + tile * FSD_CS_TILE;
-    const int aligned = p.dst_align == 16;
+    if (bytes == FSD_CS_TILE && p.dst_align == 16) {
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (uint32_t i = 0; i < FSD_CS_WORDS / FSD_BLOCK_THREADS; i++) {
-        const uint32_t o = 16u * (thread + i * FSD_BLOCK_THREADS);
-        if (o >= padded)
-            break;
-        char *s = (char *)sh + o;
-        const uint4 w = fsd_load_as<uint4>(s);
-        if (o + 16 <= bytes && aligned)
+        for (uint32_t i = 0; i < FSD_CS_WORDS / FSD_BLOCK_THREADS; i++) {
+            const uint32_t o = 16u * (thread + i * FSD_BLOCK_THREADS);
+            char *s = (char *)sh + fsd_cs_sw(o);
+            const uint4 w = fsd_load_as<uint4>(s);
             fsd_store_as<uint4>(dst + o, w);
-        else if (o < bytes)
-            fsd_cs_store_out(dst + o, s, bytes - o < 16 ? bytes - o : 16, p.dst_align);
-        const uint64_t v0 = (uint64_t)w.x | ((uint64_t)w.y << 32);
-        const uint64_t v1 = (uint64_t)w.z | ((uint64_t)w.w << 32);
-        /* lanes 2j and 2j + 1 (fsd_xxh3_acc_add): v0 adds to 2j + 1, v1 to 2j */
-        uint2 even_odd; /* written as two 8-byte halves of the word */
-        const uint64_t even = fsd_cs_mul32(v0 ^ k.k0) + v1;
-        const uint64_t odd = v0 + fsd_cs_mul32(v1 ^ k.k1);
-        even_odd.x = (uint32_t)even;
-        even_odd.y = (uint32_t)(even >> 32);
-        fsd_store_as<uint2>(s, even_odd);
-        even_odd.x = (uint32_t)odd;
-        even_odd.y = (uint32_t)(odd >> 32);
-        fsd_store_as<uint2>(s + 8, even_odd);
+            fsd_cs_terms(s, w, k);
+        }
+        return;
     }
-}
-
-FSD_HD uint64_t fsd_cs_load64(const unsigned char *s)
-{
-    const uint2 v = fsd_load_as<uint2>((const char *)s);
-    return (uint64_t)v.x | ((uint64_t)v.y << 32);
-}
-
-FSD_HD void fsd_cs_store64(unsigned char *s, uint64_t v)
-{
-    uint2 w;
-    w.x = (uint32_t)v;
-    w.y = (uint32_t)(v >> 32);
-    fsd_store_as<uint2>((char *)s, w);
+    const uint32_t padded = fsd_cs_padded(bytes);
+#if defined(__CUDA_ARCH__)
+#pragma unroll 1
+#endif
+    for (uint32_t o = 16u * thread; o < padded; o += 16u * FSD_BLOCK_THREADS) {
+        char *s = (char *)sh + fsd_cs_sw(o);
+        const uint4 w = fsd_load_as<uint4>(s);
+        if (o < bytes)
+            fsd_cs_store_out(dst + o, s, bytes - o < 16 ? bytes - o : 16, p.dst_align);
+        fsd_cs_terms(s, w, k);
+    }
 }
 
 /* Phase 3: thread (leaf l, pair j) = (t / 4, t mod 4), t < 64: the sums of the 16 words of pair
@@ -203,14 +228,15 @@ FSD_HD void fsd_cs_pairs_step(const P &p, uint64_t tile, uint32_t thread, unsign
     const uint32_t l = thread / 4, j = thread % 4;
     if (thread >= 4 * FSD_CS_LEAVES || l >= leaves)
         return;
-    unsigned char *leaf = sh + l * FSD_CS_LEAF;
+    const uint32_t leaf = l * FSD_CS_LEAF;
     uint64_t even = 0, odd = 0;
     for (uint32_t m = j; m < FSD_CS_LEAF_WORDS; m += 4) {
-        even += fsd_cs_load64(leaf + 16 * m);
-        odd += fsd_cs_load64(leaf + 16 * m + 8);
+        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw(leaf + 16 * m));
+        even += (uint64_t)w.x | ((uint64_t)w.y << 32);
+        odd += (uint64_t)w.z | ((uint64_t)w.w << 32);
     }
-    fsd_cs_store64(leaf + 16 * j, even);
-    fsd_cs_store64(leaf + 16 * j + 8, odd);
+    fsd_store_as<uint4>((char *)sh + fsd_cs_sw(leaf + 16 * j),
+                        make_uint4((uint32_t)even, (uint32_t)(even >> 32), (uint32_t)odd, (uint32_t)(odd >> 32)));
 }
 
 /* Phase 4: thread l < 16 finishes leaf l of the tile: its term of S (0 past the tensor). */
@@ -220,13 +246,16 @@ FSD_HD uint64_t fsd_cs_leaf_step(const P &p, uint64_t tile, uint32_t thread, con
     const uint32_t leaves = fsd_cs_padded(fsd_cs_tile_bytes(p, tile)) / FSD_CS_LEAF;
     if (thread >= leaves)
         return 0;
-    const unsigned char *leaf = sh + thread * FSD_CS_LEAF;
+    const uint32_t leaf = thread * FSD_CS_LEAF;
     fsd_xxh3_acc a;
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (int i = 0; i < 8; i++)
-        a.v[i] = fsd_cs_load64(leaf + 8 * i);
+    for (uint32_t j = 0; j < 4; j++) {
+        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw(leaf + 16 * ((j + thread) & 3)));
+        a.v[2 * ((j + thread) & 3)] = (uint64_t)w.x | ((uint64_t)w.y << 32);
+        a.v[2 * ((j + thread) & 3) + 1] = (uint64_t)w.z | ((uint64_t)w.w << 32);
+    }
     const uint64_t h = fsd_xxh3_merge(&a, FSD_CS_LEAF);
     return fsd_xxh3_8b(h, tile * FSD_CS_LEAVES + thread);
 }

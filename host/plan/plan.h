@@ -52,7 +52,7 @@
 /* The checksum pack (kernels/checksum_step.cuh): a block packs tiles of this many packed bytes,
  * whole leaves of the frame checksum (1 KiB, docs/frames.md), through its shared memory. */
 #define FSD_CS_LEAF 1024
-#define FSD_CS_TILE 16384
+#define FSD_CS_TILE 32768
 
 typedef enum fsd_path {
     FSD_PATH_EMPTY = 0,

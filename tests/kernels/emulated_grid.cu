@@ -128,22 +128,34 @@ extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
     }
 }
 
-template <typename I, int D>
+template <uint32_t W, typename I, int D>
 static void emulate_checksum(const fsd_plan &p, unsigned long long *sum)
 {
-    FSDT_LAUNCH("checksum", 0, D, sizeof(I), p);
-    fsdt_grid_checksum<I, D>(fsd_cs_args_of<D>(p, sum), p.cs_grid, p.block);
+    FSDT_LAUNCH("checksum", (int)W, D, sizeof(I), p);
+    fsdt_grid_checksum<W, I, D>(fsd_cs_args_of<D>(p, sum), p.cs_grid, p.block);
+}
+
+template <typename I, int D>
+static void emulate_checksum_word(const fsd_plan &p, unsigned long long *sum)
+{
+    switch (p.cs_word) {
+    case 16: emulate_checksum<16, I, D>(p, sum); break;
+    case 8: emulate_checksum<8, I, D>(p, sum); break;
+    case 4: emulate_checksum<4, I, D>(p, sum); break;
+    case 2: emulate_checksum<2, I, D>(p, sum); break;
+    default: emulate_checksum<1, I, D>(p, sum); break;
+    }
 }
 
 template <typename I>
 static void emulate_checksum_dims(const fsd_plan &p, unsigned long long *sum)
 {
     if (p.ndim <= 4)
-        emulate_checksum<I, 4>(p, sum);
+        emulate_checksum_word<I, 4>(p, sum);
     else if (p.ndim <= 16)
-        emulate_checksum<I, 16>(p, sum);
+        emulate_checksum_word<I, 16>(p, sum);
     else
-        emulate_checksum<I, FSD_PLAN_MAX_DIMS>(p, sum);
+        emulate_checksum_word<I, FSD_PLAN_MAX_DIMS>(p, sum);
 }
 
 /* The same choices as fsdk_launch_checksum (kernels/checksum_launch.cu). */

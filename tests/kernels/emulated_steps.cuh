@@ -92,9 +92,9 @@ static void fsdt_grid_transpose16(const fsd_transpose_args<D> &a, uint32_t grid,
     }
 }
 
-/* fsd_cs_kernel<I, D>: the block's threads run each phase in turn; *a.sum gets each thread's
+/* fsd_cs_kernel<W, I, D>: the block's threads run each phase in turn; *a.sum gets each thread's
  * sum of leaf terms at the end, as the kernel's atomic adds do. */
-template <typename I, int D>
+template <uint32_t W, typename I, int D>
 static void fsdt_grid_checksum(const fsd_cs_args<D> &a, uint32_t grid, uint32_t block)
 {
     alignas(16) static unsigned char tile[FSD_CS_TILE];
@@ -105,7 +105,7 @@ static void fsdt_grid_checksum(const fsd_cs_args<D> &a, uint32_t grid, uint32_t 
             memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
             for (uint32_t th = 0; th < block; th++) {
                 FSDT_THREAD(b, th);
-                fsd_cs_gather_step<I>(a, t, th, tile);
+                fsd_cs_gather_step<typename fsd_cs_word<W>::type, I>(a, t, th, tile);
             }
             FSDT_BARRIER();
             for (uint32_t th = 0; th < block; th++) {

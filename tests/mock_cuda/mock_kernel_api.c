@@ -188,9 +188,9 @@ cudaError_t cudaLaunchKernel(const void *func, dim3 grid, dim3 block, void **arg
         pgrid = launching_plan->grid;
         pblock = launching_plan->block;
     } else if (launching_checksum != NULL) {
-        /* fsd_cs_kernel<I, D>, D the smallest of 4, 16, 64 that holds the plan's dims */
+        /* fsd_cs_kernel<cs_word, I, D>, D the smallest of 4, 16, 64 that holds the plan's dims */
         const fsd_plan *p = launching_checksum;
-        snprintf(want, sizeof want, "_Z13fsd_cs_kernelI%cLi%dEE", p->index64 ? 'm' : 'j',
+        snprintf(want, sizeof want, "_Z13fsd_cs_kernelILj%uE%cLi%dEE", p->cs_word, p->index64 ? 'm' : 'j',
                  p->ndim <= 4 ? 4 : p->ndim <= 16 ? 16 : FSD_PLAN_MAX_DIMS);
         pgrid = p->cs_grid;
         pblock = p->block;

@@ -29,8 +29,8 @@ static void fsdm_grid_launch(const char *kind, int tparam, int dims, size_t inde
     char name[160];
     if (kind[0] == 'r') /* runs: NDIM (GENERIC: -1), index type, dims */
         std::snprintf(name, sizeof name, "fsd_runs_kernel<%d, %s, %d>", tparam, index, dims);
-    else if (std::strcmp(kind, "checksum") == 0) /* index type, dims */
-        std::snprintf(name, sizeof name, "fsd_cs_kernel<%s, %d>", index, dims);
+    else if (std::strcmp(kind, "checksum") == 0) /* gather word, index type, dims */
+        std::snprintf(name, sizeof name, "fsd_cs_kernel<%du, %s, %d>", tparam, index, dims);
     else if (std::strcmp(kind, "transpose16") == 0) /* element size, index type, dims */
         std::snprintf(name, sizeof name, "fsd_transpose16_kernel<%du, %s, %d>", tparam, index, dims);
     else
