@@ -90,7 +90,7 @@ static void test_random_cases(void **state)
 {
     (void)state;
     uint64_t seed = fsdt_seed();
-    long n = fsdt_env_long("FSD_TEST_CASES", 1500);
+    long n = fsdt_env_long("FSD_TEST_CASES", 3000);
     for (long i = 0; i < n; i++) {
         fsdt_case c;
         fsdt_case_make(&c, seed, (int)i);
@@ -137,7 +137,8 @@ static void test_edge_sizes(void **state)
 {
     (void)state;
     static const int64_t BYTES[] = {0, 1, 8, 16, 24, 1000, 1023, 1024, 1025, 2048, 4095, 16383,
-                                    16384, 16385, 16400, 32768 + 48, 3 * 16384 + 1024 + 8, 200000};
+                                    16384, 16385, 32767, 32768, 32769, 32768 + 48,
+                                    3 * 32768 + 1024 + 8, 200000};
     static const uint8_t BITS[] = {8, 16, 32, 128};
     int k = 0;
     for (size_t b = 0; b < sizeof BYTES / sizeof *BYTES; b++)
