@@ -43,12 +43,31 @@
 #error "phase 2 gives every thread words at one position of their leaves"
 #endif
 
-/* The packed bytes of tile `tile` that hold data, and those rounded up to whole leaves. */
+/* Where a tile's leaves go: leaf r of the tile is packed bytes [base + r step, + 1024), and the
+ * tile holds `bytes` bytes of data (whole leaves but for the tensor's last one). Tiles of runs
+ * (this file) are consecutive: base = tile x FSD_CS_TILE, step 1024; tiles of a transpose
+ * (checksum_transpose_step.cuh) are up to 32 packed rows of 1 KiB, step the row's stride. */
+typedef struct fsd_cs_tile {
+    uint64_t base, step;
+    uint32_t bytes;
+} fsd_cs_tile;
+
+/* The packed bytes of tile `tile` of runs that hold data. */
 template <typename P>
 FSD_HD uint32_t fsd_cs_tile_bytes(const P &p, uint64_t tile)
 {
     const uint64_t rest = p.total - tile * FSD_CS_TILE;
     return rest < FSD_CS_TILE ? (uint32_t)rest : FSD_CS_TILE;
+}
+
+template <typename P>
+FSD_HD fsd_cs_tile fsd_cs_runs_tile(const P &p, uint64_t tile)
+{
+    fsd_cs_tile t;
+    t.base = tile * FSD_CS_TILE;
+    t.step = FSD_CS_LEAF;
+    t.bytes = fsd_cs_tile_bytes(p, tile);
+    return t;
 }
 
 /* Where tile byte b lies in shared memory: bits 6..9 (the 64-byte group within its leaf) XORed
@@ -188,11 +207,13 @@ FSD_HD void fsd_cs_terms(char *s, const uint4 &w, const fsd_cs_keys &k)
  * word; else (the tensor's last tile, a misaligned destination) each word's bytes inside the
  * tensor go out in the widest words the destination allows. */
 template <typename P>
-FSD_HD void fsd_cs_hash_step(const P &p, uint64_t tile, uint32_t thread, unsigned char *sh,
+FSD_HD void fsd_cs_hash_step(const P &p, const fsd_cs_tile &tl, uint32_t thread, unsigned char *sh,
                              const fsd_cs_keys &k)
 {
-    const uint32_t bytes = fsd_cs_tile_bytes(p, tile);
-    char *dst = p.packed + tile * FSD_CS_TILE;
+    const uint32_t bytes = tl.bytes;
+    /* byte o of the tile goes to dst + (o / 1024) step + o mod 1024 */
+    char *dst = p.packed + tl.base;
+    const uint64_t gap = tl.step - FSD_CS_LEAF;
     if (bytes == FSD_CS_TILE && p.dst_align == 16) {
 #if defined(__CUDA_ARCH__)
 #pragma unroll
@@ -201,7 +222,7 @@ FSD_HD void fsd_cs_hash_step(const P &p, uint64_t tile, uint32_t thread, unsigne
             const uint32_t o = 16u * (thread + i * FSD_BLOCK_THREADS);
             char *s = (char *)sh + fsd_cs_sw(o);
             const uint4 w = fsd_load_as<uint4>(s);
-            fsd_store_as<uint4>(dst + o, w);
+            fsd_store_as<uint4>(dst + o + (o / FSD_CS_LEAF) * gap, w);
             fsd_cs_terms(s, w, k);
         }
         return;
@@ -214,17 +235,17 @@ FSD_HD void fsd_cs_hash_step(const P &p, uint64_t tile, uint32_t thread, unsigne
         char *s = (char *)sh + fsd_cs_sw(o);
         const uint4 w = fsd_load_as<uint4>(s);
         if (o < bytes)
-            fsd_cs_store_out(dst + o, s, bytes - o < 16 ? bytes - o : 16, p.dst_align);
+            fsd_cs_store_out(dst + o + (o / FSD_CS_LEAF) * gap, s, bytes - o < 16 ? bytes - o : 16,
+                             p.dst_align);
         fsd_cs_terms(s, w, k);
     }
 }
 
 /* Phase 3: thread (leaf l, pair j) = (t / 4, t mod 4), t < 64: the sums of the 16 words of pair
  * j in leaf l, into the leaf's word j. */
-template <typename P>
-FSD_HD void fsd_cs_pairs_step(const P &p, uint64_t tile, uint32_t thread, unsigned char *sh)
+FSD_HD void fsd_cs_pairs_step(const fsd_cs_tile &tl, uint32_t thread, unsigned char *sh)
 {
-    const uint32_t leaves = fsd_cs_padded(fsd_cs_tile_bytes(p, tile)) / FSD_CS_LEAF;
+    const uint32_t leaves = fsd_cs_padded(tl.bytes) / FSD_CS_LEAF;
     const uint32_t l = thread / 4, j = thread % 4;
     if (thread >= 4 * FSD_CS_LEAVES || l >= leaves)
         return;
@@ -240,10 +261,9 @@ FSD_HD void fsd_cs_pairs_step(const P &p, uint64_t tile, uint32_t thread, unsign
 }
 
 /* Phase 4: thread l < 16 finishes leaf l of the tile: its term of S (0 past the tensor). */
-template <typename P>
-FSD_HD uint64_t fsd_cs_leaf_step(const P &p, uint64_t tile, uint32_t thread, const unsigned char *sh)
+FSD_HD uint64_t fsd_cs_leaf_step(const fsd_cs_tile &tl, uint32_t thread, const unsigned char *sh)
 {
-    const uint32_t leaves = fsd_cs_padded(fsd_cs_tile_bytes(p, tile)) / FSD_CS_LEAF;
+    const uint32_t leaves = fsd_cs_padded(tl.bytes) / FSD_CS_LEAF;
     if (thread >= leaves)
         return 0;
     const uint32_t leaf = thread * FSD_CS_LEAF;
@@ -257,7 +277,7 @@ FSD_HD uint64_t fsd_cs_leaf_step(const P &p, uint64_t tile, uint32_t thread, con
         a.v[2 * ((j + thread) & 3) + 1] = (uint64_t)w.z | ((uint64_t)w.w << 32);
     }
     const uint64_t h = fsd_xxh3_merge(&a, FSD_CS_LEAF);
-    return fsd_xxh3_8b(h, tile * FSD_CS_LEAVES + thread);
+    return fsd_xxh3_8b(h, (tl.base + thread * tl.step) / FSD_CS_LEAF);
 }
 
 /* Adds a thread's sum of leaf terms to S. */

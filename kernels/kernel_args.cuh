@@ -45,11 +45,12 @@ struct fsd_cs_args {
     char *packed;
     unsigned long long *sum;
     uint64_t total, num_tiles;
-    fsd_divider cs_run;
-    uint32_t grid, cs_word, dst_align;
-    int ndim;
+    fsd_divider cs_run, cs_ta, cs_tb;
+    uint32_t grid, cs_word, dst_align, cs_rows_a, cs_row;
+    int ndim, tdim, cs_transpose;
     fsd_divider div[D];
     int64_t stride[D];
+    uint64_t pstride[D];
 };
 
 /* The dims bucket of a plan: 4, 16 or FSD_PLAN_MAX_DIMS. */
@@ -127,6 +128,12 @@ static inline fsd_cs_args<D> fsd_cs_args_of(const fsd_plan &p, unsigned long lon
     a.total = p.total_bytes;
     a.num_tiles = p.cs_tiles;
     a.cs_run = p.cs_run;
+    a.cs_ta = p.cs_ta;
+    a.cs_tb = p.cs_tb;
+    a.tdim = p.tdim;
+    a.cs_transpose = p.cs_transpose;
+    a.cs_rows_a = p.cs_rows_a;
+    a.cs_row = p.cs_row;
     a.grid = p.cs_grid;
     a.cs_word = p.cs_word;
     uint32_t al = 16;
@@ -137,6 +144,7 @@ static inline fsd_cs_args<D> fsd_cs_args_of(const fsd_plan &p, unsigned long lon
     for (int d = 0; d < p.ndim && d < D; d++) {
         a.div[d] = p.div[d];
         a.stride[d] = p.stride[d];
+        a.pstride[d] = p.pstride[d];
     }
     return a;
 }

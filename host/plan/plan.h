@@ -130,6 +130,14 @@ typedef struct fsd_plan {
     uint32_t cs_grid;      /* blocks of the checksum kernel                                   */
     uint64_t cs_tiles;     /* ceil(total_bytes / FSD_CS_TILE)                                 */
     fsd_divider cs_run;    /* divides by run_bytes                                            */
+    /* 1: a TRANSPOSE plan packed in tiles of cs_rows_a values of tdim x cs_row bytes of the
+     * innermost dim (kernels/checksum_transpose_step.cuh): packed rows that are whole leaves
+     * (cs_row 1024, 32 values of tdim) or that divide a leaf (cs_row the whole row, tdim just
+     * outside it, 32 KiB of rows). cs_tiles of them: batch x cs_ta x cs_tb. */
+    int cs_transpose;
+    uint32_t cs_rows_a, cs_row;
+    fsd_divider cs_ta;     /* divides by ceil(shape[tdim] / cs_rows_a)                        */
+    fsd_divider cs_tb;     /* divides by shape[ndim - 1] x elem_size / cs_row                 */
 
     /* Launch geometry (kernels and the emulated grid). */
     uint32_t grid;         /* blocks                                                          */

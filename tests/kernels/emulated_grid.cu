@@ -128,34 +128,42 @@ extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
     }
 }
 
-template <uint32_t W, typename I, int D>
+template <int T, uint32_t W, typename I, int D>
 static void emulate_checksum(const fsd_plan &p, unsigned long long *sum)
 {
-    FSDT_LAUNCH("checksum", (int)W, D, sizeof(I), p);
-    fsdt_grid_checksum<W, I, D>(fsd_cs_args_of<D>(p, sum), p.cs_grid, p.block);
+    FSDT_LAUNCH(T ? "checksum_t" : "checksum", (int)W, D, sizeof(I), p);
+    fsdt_grid_checksum<T, W, I, D>(fsd_cs_args_of<D>(p, sum), p.cs_grid, p.block);
 }
 
-template <typename I, int D>
+/* W: the gather word (fsd_cs_kernel) or the element size (fsd_cst_kernel). */
+template <int T, typename I, int D>
 static void emulate_checksum_word(const fsd_plan &p, unsigned long long *sum)
 {
-    switch (p.cs_word) {
-    case 16: emulate_checksum<16, I, D>(p, sum); break;
-    case 8: emulate_checksum<8, I, D>(p, sum); break;
-    case 4: emulate_checksum<4, I, D>(p, sum); break;
-    case 2: emulate_checksum<2, I, D>(p, sum); break;
-    default: emulate_checksum<1, I, D>(p, sum); break;
+    switch (T ? p.elem_size : p.cs_word) {
+    case 16: emulate_checksum<T, 16, I, D>(p, sum); break;
+    case 8: emulate_checksum<T, 8, I, D>(p, sum); break;
+    case 4: emulate_checksum<T, 4, I, D>(p, sum); break;
+    case 2: emulate_checksum<T, 2, I, D>(p, sum); break;
+    default: emulate_checksum<T, 1, I, D>(p, sum); break;
     }
 }
 
 template <typename I>
 static void emulate_checksum_dims(const fsd_plan &p, unsigned long long *sum)
 {
+    if (p.cs_transpose) {
+        if (p.ndim <= 4)
+            emulate_checksum_word<1, I, 4>(p, sum);
+        else
+            emulate_checksum_word<1, I, FSD_PLAN_MAX_DIMS>(p, sum);
+        return;
+    }
     if (p.ndim <= 4)
-        emulate_checksum_word<I, 4>(p, sum);
+        emulate_checksum_word<0, I, 4>(p, sum);
     else if (p.ndim <= 16)
-        emulate_checksum_word<I, 16>(p, sum);
+        emulate_checksum_word<0, I, 16>(p, sum);
     else
-        emulate_checksum_word<I, FSD_PLAN_MAX_DIMS>(p, sum);
+        emulate_checksum_word<0, I, FSD_PLAN_MAX_DIMS>(p, sum);
 }
 
 /* The same choices as fsdk_launch_checksum (kernels/checksum_launch.cu). */

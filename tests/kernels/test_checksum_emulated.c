@@ -32,7 +32,7 @@ static const uint32_t SM_COUNTS[] = {1, 3, 132};
 enum { K_EMPTY, K_CONTIG, K_RUNS, K_GENERIC, K_TRANSPOSE, K_TRANSPOSE16, K_COUNT };
 static const char *const K_NAMES[K_COUNT] = {"empty", "contig", "runs", "generic", "transpose", "transpose16"};
 static int kind_cases[K_COUNT];
-static int partial_leaf_cases, sub_leaf_cases, multi_tile_cases, misaligned_cases;
+static int partial_leaf_cases, sub_leaf_cases, multi_tile_cases, misaligned_cases, transpose_tile_cases;
 
 static int plan_kind(const fsd_plan *p)
 {
@@ -78,6 +78,9 @@ static void check_case(const fsdt_case *c, uint32_t sms, int index64, unsigned m
     const uint64_t seed = fsd_frame_tensor_seed("t", 1, "U8", &one, 1);
     assert_true(fsd_frame_finish(sum, seed) == fsd_frame_finish(cpu, seed));
     kind_cases[plan_kind(&plan)]++;
+    fsd_plan cs = plan;
+    fsd_plan_checksum(&cs, sms);
+    transpose_tile_cases += cs.cs_transpose;
     partial_leaf_cases += n % FSD_CS_LEAF != 0;
     sub_leaf_cases += n > 0 && n < FSD_CS_LEAF;
     multi_tile_cases += n > FSD_CS_TILE;
@@ -184,6 +187,34 @@ static void test_transpose16(void **state)
     }
 }
 
+/* Transposes whose packed rows are whole leaves (the transpose tiles, checksum_transpose_step.cuh):
+ * [batch, b, a] views of [batch, a, b] storage, every element size, a partial last tile along a,
+ * and a batch dim; packed rows of whole leaves and rows that divide a leaf. */
+static void test_transpose_tiles(void **state)
+{
+    (void)state;
+    static const struct { uint8_t bits; int64_t batch, a, b; } V[] = {
+        {16, 1, 128, 512}, {16, 1, 40, 1024}, {16, 3, 24, 512}, {8, 1, 48, 1024}, {8, 2, 32, 2048},
+        {32, 1, 36, 256}, {32, 2, 64, 512}, {64, 1, 34, 128}, {64, 1, 32, 256}, {128, 1, 8, 64},
+        {128, 2, 33, 128}, {16, 2, 256, 1024},
+        /* rows that divide a leaf: tiles of whole rows */
+        {16, 1, 64, 256}, {16, 2, 96, 256}, {16, 1, 1000, 256}, {16, 4, 1024, 256}, {8, 1, 48, 64},
+        {32, 3, 8, 32}, {128, 1, 9, 16}, {64, 2, 66, 64},
+    };
+    for (size_t i = 0; i < sizeof V / sizeof *V; i++) {
+        /* packed [batch, a, b] of storage laid out [batch, b, a] */
+        int64_t shape[3] = {V[i].batch, V[i].a, V[i].b};
+        int64_t strides[3] = {V[i].a * V[i].b, 1, V[i].a};
+        fsdt_case c;
+        make_view(&c, 3, shape, strides, V[i].bits, 300 + i);
+        const int before = transpose_tile_cases;
+        check_case(&c, SM_COUNTS[i % 3], (int)(i % 2), (unsigned)(i % 4 == 3 ? 16 * i % 64 + 8 : 0));
+        if (transpose_tile_cases == before)
+            fail_msg("not planned as transpose tiles: %s", c.desc);
+        fsdt_case_free(&c);
+    }
+}
+
 static void test_coverage(void **state)
 {
     (void)state;
@@ -193,10 +224,11 @@ static void test_coverage(void **state)
         missing |= kind_cases[k] == 0;
     }
     printf("checksum: last leaf partial %d, under one leaf %d, several tiles %d, destination "
-           "misaligned %d\n", partial_leaf_cases, sub_leaf_cases, multi_tile_cases, misaligned_cases);
+           "misaligned %d, transpose tiles %d\n", partial_leaf_cases, sub_leaf_cases,
+           multi_tile_cases, misaligned_cases, transpose_tile_cases);
     fflush(stdout);
     if (missing || partial_leaf_cases == 0 || sub_leaf_cases == 0 || multi_tile_cases == 0 ||
-        misaligned_cases == 0)
+        misaligned_cases == 0 || transpose_tile_cases == 0)
         fail_msg("a kind of plan or of size got no case");
 }
 
@@ -205,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_sizes),
         cmocka_unit_test(test_transpose16),
+        cmocka_unit_test(test_transpose_tiles),
         cmocka_unit_test(test_random_cases),
         cmocka_unit_test(test_coverage),
     };

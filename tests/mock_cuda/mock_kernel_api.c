@@ -37,7 +37,7 @@
 #include "kernel_launch.h"
 #include "mock_internal.h"
 
-#define MAX_KERNELS 128
+#define MAX_KERNELS 256
 
 static struct {
     const void *host_fun;
@@ -190,8 +190,12 @@ cudaError_t cudaLaunchKernel(const void *func, dim3 grid, dim3 block, void **arg
     } else if (launching_checksum != NULL) {
         /* fsd_cs_kernel<cs_word, I, D>, D the smallest of 4, 16, 64 that holds the plan's dims */
         const fsd_plan *p = launching_checksum;
-        snprintf(want, sizeof want, "_Z13fsd_cs_kernelILj%uE%cLi%dEE", p->cs_word, p->index64 ? 'm' : 'j',
-                 p->ndim <= 4 ? 4 : p->ndim <= 16 ? 16 : FSD_PLAN_MAX_DIMS);
+        if (p->cs_transpose) /* fsd_cst_kernel<elem_size, I, 4 or 64> */
+            snprintf(want, sizeof want, "_Z14fsd_cst_kernelILj%uE%cLi%dEE", p->elem_size,
+                     p->index64 ? 'm' : 'j', p->ndim <= 4 ? 4 : FSD_PLAN_MAX_DIMS);
+        else
+            snprintf(want, sizeof want, "_Z13fsd_cs_kernelILj%uE%cLi%dEE", p->cs_word,
+                     p->index64 ? 'm' : 'j', p->ndim <= 4 ? 4 : p->ndim <= 16 ? 16 : FSD_PLAN_MAX_DIMS);
         pgrid = p->cs_grid;
         pblock = p->block;
     } else if (launching_gather != NULL) {

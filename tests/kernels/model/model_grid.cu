@@ -31,12 +31,14 @@ static void fsdm_grid_launch(const char *kind, int tparam, int dims, size_t inde
         std::snprintf(name, sizeof name, "fsd_runs_kernel<%d, %s, %d>", tparam, index, dims);
     else if (std::strcmp(kind, "checksum") == 0) /* gather word, index type, dims */
         std::snprintf(name, sizeof name, "fsd_cs_kernel<%du, %s, %d>", tparam, index, dims);
+    else if (std::strcmp(kind, "checksum_t") == 0) /* element size, index type, dims */
+        std::snprintf(name, sizeof name, "fsd_cst_kernel<%du, %s, %d>", tparam, index, dims);
     else if (std::strcmp(kind, "transpose16") == 0) /* element size, index type, dims */
         std::snprintf(name, sizeof name, "fsd_transpose16_kernel<%du, %s, %d>", tparam, index, dims);
     else
         std::snprintf(name, sizeof name, "fsd_transpose_kernel<%s, %d>", index, dims);
     delete grid_trace;
-    const uint32_t grid = std::strcmp(kind, "checksum") == 0 ? p.cs_grid : p.grid;
+    const uint32_t grid = std::strncmp(kind, "checksum", 8) == 0 ? p.cs_grid : p.grid;
     grid_trace = new fsdm::trace(name, grid, p.block, grid_opt);
 }
 
