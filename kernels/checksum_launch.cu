@@ -20,11 +20,11 @@ __global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_cs_k
         const fsd_cs_tile tl = fsd_cs_runs_tile(a, t);
         fsd_cs_gather_step<typename fsd_cs_word<W>::type, I>(a, t, threadIdx.x, tile);
         __syncthreads();
-        fsd_cs_hash_step(a, tl, threadIdx.x, tile, k);
+        fsd_cs_hash_step<0>(a, tl, threadIdx.x, tile, k);
         __syncthreads();
-        fsd_cs_pairs_step(tl, threadIdx.x, tile);
+        fsd_cs_pairs_step<0>(tl, threadIdx.x, tile);
         __syncthreads();
-        sum += fsd_cs_leaf_step(tl, threadIdx.x, tile);
+        sum += fsd_cs_leaf_step<0>(tl, threadIdx.x, tile);
         __syncthreads();
     }
     if (threadIdx.x < FSD_CS_LEAVES)
@@ -42,11 +42,11 @@ __global__ void __launch_bounds__(FSD_BLOCK_THREADS, FSD_BLOCKS_PER_SM) fsd_cst_
         const fsd_cst_tile o = fsd_cst_tile_of<E, I>(a, t);
         fsd_cst_gather_step<E>(o, threadIdx.x, tile);
         __syncthreads();
-        fsd_cs_hash_step(a, o.t, threadIdx.x, tile, k);
+        fsd_cs_hash_step<1>(a, o.t, threadIdx.x, tile, k);
         __syncthreads();
-        fsd_cs_pairs_step(o.t, threadIdx.x, tile);
+        fsd_cs_pairs_step<1>(o.t, threadIdx.x, tile);
         __syncthreads();
-        sum += fsd_cs_leaf_step(o.t, threadIdx.x, tile);
+        sum += fsd_cs_leaf_step<1>(o.t, threadIdx.x, tile);
         __syncthreads();
     }
     if (threadIdx.x < FSD_CS_LEAVES)

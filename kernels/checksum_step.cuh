@@ -3,24 +3,25 @@
  * the sum S of its frame checksum's leaf terms (docs/frames.md, "xxh3-1k": S = sum over leaves
  * k of fsd_xxh3_8b(XXH3_64bits(leaf k), k) mod 2^64, the last leaf zero-padded to 1 KiB). The
  * packed bytes are never read back from global memory: a block gathers a tile of FSD_CS_TILE
- * packed bytes (16 whole leaves) into shared memory, then hashes it from there while it stores
+ * packed bytes (32 whole leaves) into shared memory, then hashes it from there while it stores
  * it out. Why this form, and what it costs: docs/frames.md, "On the GPU".
  *
  * A block takes tiles grid-stride; each tile goes through four phases, split by barriers:
  *   1. fsd_cs_gather_step   strided source -> shared tile, in words of plan.cs_word bytes (the
- *                           kernel's template parameter W), packed
- *                           order (a warp's loads read consecutive packed words: each run's
- *                           bytes coalesced); each thread issues FSD_CS_SLOTS loads before its
- *                           stores. The rest of the tensor's last leaf is zero-filled.
+ *                           kernel's template parameter W), packed order (a warp's loads read
+ *                           consecutive packed words: each run's bytes coalesced); each thread
+ *                           issues FSD_CS_SLOTS loads before its stores. The rest of the
+ *                           tensor's last leaf is zero-filled. (Transposes whose rows fit the
+ *                           leaves: fsd_cst_gather_step, checksum_transpose_step.cuh.)
  *   2. fsd_cs_hash_step     shared tile -> destination, 16-byte words; each thread adds the XXH3
  *                           terms of the two 8-byte values of each word it stores (its
  *                           position in the leaf, so its two keys, is the same for all its
  *                           words: 16 x (thread mod 64)) and writes the word's two sums (the
  *                           even and the odd accumulator of its lane pair) over the word in
  *                           the tile.
- *   3. fsd_cs_pairs_step    64 threads, one per (leaf, lane pair) of 4 leaves x 4 pairs ... in
- *                           all 16 x 4 = 64: each sums the 16 words of its pair in its leaf.
- *   4. fsd_cs_leaf_step     16 threads, one per leaf: the merge (fsd_xxh3_merge) and the
+ *   3. fsd_cs_pairs_step    128 threads, one per (leaf, lane pair): each sums the 16 words of
+ *                           its pair in its leaf.
+ *   4. fsd_cs_leaf_step     32 threads, one per leaf: the merge (fsd_xxh3_merge) and the
  *                           leaf's index-keyed term fsd_xxh3_8b(h, k), returned to the kernel,
  *                           which sums them per thread and adds the sum to *plan.sum once
  *                           (fsd_cs_add_sum: an atomic add on the device).
@@ -70,13 +71,19 @@ FSD_HD fsd_cs_tile fsd_cs_runs_tile(const P &p, uint64_t tile)
     return t;
 }
 
-/* Where tile byte b lies in shared memory: bits 6..9 (the 64-byte group within its leaf) XORed
- * with the leaf's index mod 16, so that phases 3 and 4, whose lanes read the same words of
- * different leaves, hit different banks; 64-byte groups stay whole, so the coalesced phases
- * (lanes on consecutive words of one leaf) stay conflict-free. */
+/* Where tile byte b lies in shared memory: a swizzle, per kind of tile S, so that lanes that
+ * read or write the same place of different leaves hit different banks, while 16-byte chunks
+ * and 128-byte lines stay whole (the coalesced phases, lanes on consecutive words of one leaf,
+ * stay conflict-free). S = 0 (tiles of runs): the 64-byte groups of leaf l XORed with l mod
+ * 16 (phases 3 and 4; cheap where the index is a multiple of 16 plus a constant). S = 1
+ * (transpose tiles, whose phase-1 stores also go to leaves 8 apart): each 16-byte chunk's bank
+ * group (its index mod 8) XORed with (l ^ l >> 2) mod 8. */
+template <int S>
 FSD_HD uint32_t fsd_cs_sw(uint32_t b)
 {
-    return b ^ (((b >> 10) & 15u) << 6);
+    if (S == 0)
+        return b ^ (((b >> 10) & 15u) << 6);
+    return b ^ (((b >> 6) ^ (b >> 8)) & 0x70u);
 }
 
 FSD_HD uint32_t fsd_cs_padded(uint32_t bytes)
@@ -135,12 +142,12 @@ FSD_HD void fsd_cs_gather_step(const P &p, uint64_t tile, uint32_t thread, unsig
         for (int s = 0; s < FSD_CS_SLOTS; s++) {
             const uint32_t q = q0 + (uint32_t)s * FSD_BLOCK_THREADS;
             if (q < words)
-                fsd_store_as<T>((char *)sh + fsd_cs_sw(q * (uint32_t)sizeof(T)), v[s]);
+                fsd_store_as<T>((char *)sh + fsd_cs_sw<0>(q * (uint32_t)sizeof(T)), v[s]);
         }
     }
     const uint32_t padded = fsd_cs_padded(bytes);
     for (uint32_t b = bytes + thread; b < padded; b += FSD_BLOCK_THREADS)
-        fsd_store_as<uint8_t>((char *)sh + fsd_cs_sw(b), 0);
+        fsd_store_as<uint8_t>((char *)sh + fsd_cs_sw<0>(b), 0);
 }
 
 /* The word type of W bytes. */
@@ -206,7 +213,7 @@ FSD_HD void fsd_cs_terms(char *s, const uint4 &w, const fsd_cs_keys &k)
  * 16 (t mod 64) and + 8). A full tile into a 16-byte aligned destination: one 16-byte store a
  * word; else (the tensor's last tile, a misaligned destination) each word's bytes inside the
  * tensor go out in the widest words the destination allows. */
-template <typename P>
+template <int S, typename P>
 FSD_HD void fsd_cs_hash_step(const P &p, const fsd_cs_tile &tl, uint32_t thread, unsigned char *sh,
                              const fsd_cs_keys &k)
 {
@@ -220,7 +227,7 @@ FSD_HD void fsd_cs_hash_step(const P &p, const fsd_cs_tile &tl, uint32_t thread,
 #endif
         for (uint32_t i = 0; i < FSD_CS_WORDS / FSD_BLOCK_THREADS; i++) {
             const uint32_t o = 16u * (thread + i * FSD_BLOCK_THREADS);
-            char *s = (char *)sh + fsd_cs_sw(o);
+            char *s = (char *)sh + fsd_cs_sw<S>(o);
             const uint4 w = fsd_load_as<uint4>(s);
             fsd_store_as<uint4>(dst + o + (o / FSD_CS_LEAF) * gap, w);
             fsd_cs_terms(s, w, k);
@@ -232,7 +239,7 @@ FSD_HD void fsd_cs_hash_step(const P &p, const fsd_cs_tile &tl, uint32_t thread,
 #pragma unroll 1
 #endif
     for (uint32_t o = 16u * thread; o < padded; o += 16u * FSD_BLOCK_THREADS) {
-        char *s = (char *)sh + fsd_cs_sw(o);
+        char *s = (char *)sh + fsd_cs_sw<S>(o);
         const uint4 w = fsd_load_as<uint4>(s);
         if (o < bytes)
             fsd_cs_store_out(dst + o + (o / FSD_CS_LEAF) * gap, s, bytes - o < 16 ? bytes - o : 16,
@@ -241,26 +248,30 @@ FSD_HD void fsd_cs_hash_step(const P &p, const fsd_cs_tile &tl, uint32_t thread,
     }
 }
 
-/* Phase 3: thread (leaf l, pair j) = (t / 4, t mod 4), t < 64: the sums of the 16 words of pair
- * j in leaf l, into the leaf's word j. */
+/* Phase 3: thread t < 128 takes one (leaf l, pair j): the sums of the 16 words of pair j in
+ * leaf l, into the leaf's word j. */
+template <int S>
 FSD_HD void fsd_cs_pairs_step(const fsd_cs_tile &tl, uint32_t thread, unsigned char *sh)
 {
     const uint32_t leaves = fsd_cs_padded(tl.bytes) / FSD_CS_LEAF;
-    const uint32_t l = thread / 4, j = thread % 4;
+    /* a quarter-warp: S = 0, 2 leaves x 4 pairs; S = 1, 8 leaves of one pair */
+    const uint32_t l = S == 0 ? thread / 4 : thread % FSD_CS_LEAVES;
+    const uint32_t j = S == 0 ? thread % 4 : thread / FSD_CS_LEAVES;
     if (thread >= 4 * FSD_CS_LEAVES || l >= leaves)
         return;
     const uint32_t leaf = l * FSD_CS_LEAF;
     uint64_t even = 0, odd = 0;
     for (uint32_t m = j; m < FSD_CS_LEAF_WORDS; m += 4) {
-        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw(leaf + 16 * m));
+        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw<S>(leaf + 16 * m));
         even += (uint64_t)w.x | ((uint64_t)w.y << 32);
         odd += (uint64_t)w.z | ((uint64_t)w.w << 32);
     }
-    fsd_store_as<uint4>((char *)sh + fsd_cs_sw(leaf + 16 * j),
+    fsd_store_as<uint4>((char *)sh + fsd_cs_sw<S>(leaf + 16 * j),
                         make_uint4((uint32_t)even, (uint32_t)(even >> 32), (uint32_t)odd, (uint32_t)(odd >> 32)));
 }
 
 /* Phase 4: thread l < 16 finishes leaf l of the tile: its term of S (0 past the tensor). */
+template <int S>
 FSD_HD uint64_t fsd_cs_leaf_step(const fsd_cs_tile &tl, uint32_t thread, const unsigned char *sh)
 {
     const uint32_t leaves = fsd_cs_padded(tl.bytes) / FSD_CS_LEAF;
@@ -272,7 +283,7 @@ FSD_HD uint64_t fsd_cs_leaf_step(const fsd_cs_tile &tl, uint32_t thread, const u
 #pragma unroll
 #endif
     for (uint32_t j = 0; j < 4; j++) {
-        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw(leaf + 16 * ((j + thread) & 3)));
+        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw<S>(leaf + 16 * ((j + thread) & 3)));
         a.v[2 * ((j + thread) & 3)] = (uint64_t)w.x | ((uint64_t)w.y << 32);
         a.v[2 * ((j + thread) & 3) + 1] = (uint64_t)w.z | ((uint64_t)w.w << 32);
     }

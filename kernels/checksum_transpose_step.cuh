@@ -82,22 +82,22 @@ FSD_HD void fsd_cst_put(const uint4 *x, uint32_t k, unsigned char *sh, uint32_t 
         const uint32_t q = k / 4, m = k % 4;
         const uint32_t lo = fsd_byte_perm(fsd_u4(x[0], q), fsd_u4(x[1], q), 0x4040u + m * 0x1111u);
         const uint32_t hi = fsd_byte_perm(fsd_u4(x[2], q), fsd_u4(x[3], q), 0x4040u + m * 0x1111u);
-        fsd_store_as<uint32_t>(t + fsd_cs_sw(at), fsd_byte_perm(lo, hi, 0x5410));
+        fsd_store_as<uint32_t>(t + fsd_cs_sw<1>(at), fsd_byte_perm(lo, hi, 0x5410));
     } else if constexpr (E == 2) {
         const uint32_t s = (k & 1) ? 0x7632 : 0x5410;
         uint2 piece;
         piece.x = fsd_byte_perm(fsd_u4(x[0], k / 2), fsd_u4(x[1], k / 2), s);
         piece.y = fsd_byte_perm(fsd_u4(x[2], k / 2), fsd_u4(x[3], k / 2), s);
-        fsd_store_as<uint2>(t + fsd_cs_sw(at), piece);
+        fsd_store_as<uint2>(t + fsd_cs_sw<1>(at), piece);
     } else if constexpr (E == 4) {
-        fsd_store_as<uint4>(t + fsd_cs_sw(at), make_uint4(fsd_u4(x[0], k), fsd_u4(x[1], k), fsd_u4(x[2], k), fsd_u4(x[3], k)));
+        fsd_store_as<uint4>(t + fsd_cs_sw<1>(at), make_uint4(fsd_u4(x[0], k), fsd_u4(x[1], k), fsd_u4(x[2], k), fsd_u4(x[3], k)));
     } else if constexpr (E == 8) {
         const int q = 2 * (int)k;
-        fsd_store_as<uint4>(t + fsd_cs_sw(at), make_uint4(fsd_u4(x[0], q), fsd_u4(x[0], q + 1), fsd_u4(x[1], q), fsd_u4(x[1], q + 1)));
-        fsd_store_as<uint4>(t + fsd_cs_sw(at + 16), make_uint4(fsd_u4(x[2], q), fsd_u4(x[2], q + 1), fsd_u4(x[3], q), fsd_u4(x[3], q + 1)));
+        fsd_store_as<uint4>(t + fsd_cs_sw<1>(at), make_uint4(fsd_u4(x[0], q), fsd_u4(x[0], q + 1), fsd_u4(x[1], q), fsd_u4(x[1], q + 1)));
+        fsd_store_as<uint4>(t + fsd_cs_sw<1>(at + 16), make_uint4(fsd_u4(x[2], q), fsd_u4(x[2], q + 1), fsd_u4(x[3], q), fsd_u4(x[3], q + 1)));
     } else {
         for (uint32_t j = 0; j < 4; j++)
-            fsd_store_as<uint4>(t + fsd_cs_sw(at + 16 * j), x[j]);
+            fsd_store_as<uint4>(t + fsd_cs_sw<1>(at + 16 * j), x[j]);
     }
 }
 
@@ -128,7 +128,7 @@ FSD_HD void fsd_cst_gather_step(const fsd_cst_tile &o, uint32_t thread, unsigned
     }
     const uint32_t padded = fsd_cs_padded(o.t.bytes);
     for (uint32_t b = o.t.bytes + thread; b < padded; b += FSD_BLOCK_THREADS)
-        fsd_store_as<uint8_t>((char *)sh + fsd_cs_sw(b), 0);
+        fsd_store_as<uint8_t>((char *)sh + fsd_cs_sw<1>(b), 0);
 }
 
 #endif

@@ -124,17 +124,17 @@ static void fsdt_grid_checksum(const fsd_cs_args<D> &a, uint32_t grid, uint32_t 
             for (uint32_t th = 0; th < block; th++) {
                 FSDT_THREAD(b, th);
                 FSD_MODEL_ITERATION();
-                fsd_cs_hash_step(a, tl, th, tile, fsd_cs_keys_of(th));
+                fsd_cs_hash_step<T>(a, tl, th, tile, fsd_cs_keys_of(th));
             }
             FSDT_BARRIER();
             for (uint32_t th = 0; th < block; th++) {
                 FSDT_THREAD(b, th);
-                fsd_cs_pairs_step(tl, th, tile);
+                fsd_cs_pairs_step<T>(tl, th, tile);
             }
             FSDT_BARRIER();
             for (uint32_t th = 0; th < block; th++) {
                 FSDT_THREAD(b, th);
-                sum[th] += fsd_cs_leaf_step(tl, th, tile);
+                sum[th] += fsd_cs_leaf_step<T>(tl, th, tile);
             }
             FSDT_BARRIER();
         }
