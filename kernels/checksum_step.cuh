@@ -282,10 +282,10 @@ FSD_HD uint64_t fsd_cs_leaf_step(const fsd_cs_tile &tl, uint32_t thread, const u
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (uint32_t j = 0; j < 4; j++) {
-        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw<S>(leaf + 16 * ((j + thread) & 3)));
-        a.v[2 * ((j + thread) & 3)] = (uint64_t)w.x | ((uint64_t)w.y << 32);
-        a.v[2 * ((j + thread) & 3) + 1] = (uint64_t)w.z | ((uint64_t)w.w << 32);
+    for (uint32_t j = 0; j < 4; j++) { /* constant indices: the accumulators stay in registers */
+        const uint4 w = fsd_load_as<uint4>((const char *)sh + fsd_cs_sw<S>(leaf + 16 * j));
+        a.v[2 * j] = (uint64_t)w.x | ((uint64_t)w.y << 32);
+        a.v[2 * j + 1] = (uint64_t)w.z | ((uint64_t)w.w << 32);
     }
     const uint64_t h = fsd_xxh3_merge(&a, FSD_CS_LEAF);
     return fsd_xxh3_8b(h, (tl.base + thread * tl.step) / FSD_CS_LEAF);
