@@ -107,6 +107,9 @@ typedef struct fsdb_model_row {
     const char *label;   /* the layout's name when not a view of fsdb_layout ("paged")  */
     char view[96];
     fsdm_report r;
+    /* Rows of the checksum pack ("pack+cs"): its predicted fraction over the plain pack's
+     * (the row before it), low and high; 0 elsewhere. */
+    double vs_plain_lo, vs_plain_hi;
 } fsdb_model_row;
 
 typedef struct fsdb_model_rows {

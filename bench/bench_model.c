@@ -26,6 +26,8 @@
 #define TARGET_CONFLICT 1.05
 #define TARGET_INFLIGHT (32.0 * 1024)
 #define TARGET_PREDICTED 0.80
+/* Issue 16: the pack with the frame checksum fused, over the plain pack (predicted). */
+#define TARGET_CHECKSUM 0.80
 
 int fsdb_model_meets(const fsdb_model_row *m)
 {
@@ -110,6 +112,30 @@ int fsdb_model_paged(const fsdb_cfg *cfg, const fsdb_model *m, int bs, fsdb_mode
     return bad;
 }
 
+/* The checksum pack of the view (kernels/checksum_step.cuh) as a row "pack+cs" after the plain
+ * pack's row, with the ratio of their predictions. */
+static int model_checksum(fsdb_model_rows *rows, const fsd_layout *lay, unsigned char *packed,
+                          const fsdm_options *opt)
+{
+    fsdb_model_row *row = new_row(rows); /* may move the rows: the plain one is looked up after */
+    const fsdb_model_row *plain = &rows->r[rows->n - 1];
+    *row = *plain;
+    memset(&row->r, 0, sizeof row->r);
+    row->op = "pack+cs";
+    fsd_plan plan;
+    fsd_plan_build(lay, packed, FSD_DIR_PACK, (uint32_t)fsdm_h200.sms, &plan);
+    if (fsdm_model_checksum(&plan, opt, &row->r) != 0) {
+        fprintf(stderr, "fastserde-bench: --model: the checksum pack refused the view\n");
+        return 1;
+    }
+    if (plain->r.predicted_lo > 0 && plain->r.predicted_hi > 0) {
+        row->vs_plain_lo = row->r.predicted_lo / plain->r.predicted_lo;
+        row->vs_plain_hi = row->r.predicted_hi / plain->r.predicted_hi;
+    }
+    rows->n++;
+    return 0;
+}
+
 int fsdb_model_view(const fsdb_cfg *cfg, const fsdb_model *m, fsdb_layout l, const fsdb_dtype *dt,
                     fsdb_model_rows *rows)
 {
@@ -157,6 +183,8 @@ int fsdb_model_view(const fsdb_cfg *cfg, const fsdb_model *m, fsdb_layout l, con
             snprintf(row->r.kernel, sizeof row->r.kernel, "cudaMemcpyAsync");
         }
         rows->n++;
+        if (u == 0)
+            bad |= model_checksum(rows, &lay, packed, &opt);
     }
     free(storage);
     free(packed);
@@ -227,9 +255,28 @@ void fsdb_model_print(FILE *f, const fsdb_model_rows *rows)
                 r->block_balance, r->predicted_lo, r->predicted_hi, r->limiter,
                 fsdb_model_meets(m) ? "met" : "NOT MET");
     }
-    int met = 0;
-    for (int i = 0; i < rows->n; i++)
+    int met = 0, cs = 0, cs_met = 0;
+    for (int i = 0; i < rows->n; i++) {
         met += fsdb_model_meets(&rows->r[i]);
+        if (rows->r[i].vs_plain_lo > 0) {
+            cs++;
+            cs_met += rows->r[i].vs_plain_lo >= TARGET_CHECKSUM;
+        }
+    }
+    if (cs > 0) {
+        fprintf(f, "\nThe checksum pack (pack+cs, fsd_cs_kernel: the frame checksum's S computed in the same pass)\n"
+                   "over the plain pack of the same view, predicted low and high (MODELED):\n");
+        for (int i = 0; i < rows->n; i++) {
+            const fsdb_model_row *m = &rows->r[i];
+            if (m->vs_plain_lo <= 0)
+                continue;
+            fprintf(f, "%-13s %-12s %-6s %5.2f-%4.2f %s\n", m->model->name,
+                    m->label ? m->label : fsdb_layout_name(m->layout), m->dtype.name, m->vs_plain_lo,
+                    m->vs_plain_hi, m->vs_plain_lo >= TARGET_CHECKSUM ? "met" : "NOT MET");
+        }
+        fprintf(f, "Target (issue 16): the checksum pack >= %.2f x the plain pack (low): %d of %d views met.\n",
+                TARGET_CHECKSUM, cs_met, cs);
+    }
     fprintf(f, "\nTargets (issue 13): ld and st eff >= %.2f, smem <= %.2f, >= %.0f KiB in flight per SM, "
                "predicted low >= %.2f: %d of %d rows met.\n",
             TARGET_EFFICIENCY, TARGET_CONFLICT, TARGET_INFLIGHT / 1024, TARGET_PREDICTED, met, rows->n);

@@ -713,18 +713,25 @@ FSD_API fsd_status fsd_frame_size(const fsd_frame_tensor *tensors, size_t count,
  * fsd_frame_write: writes the frame of `tensors` into `dst`: exactly fsd_frame_size bytes,
  * header and packed bytes, each tensor's checksum computed in the same pass that packs it
  * (the bytes are read once). Bytes of dst past the frame are not touched.
+ * Host tensors are packed by the CPU; CUDA tensors (all of one device) by their GPU, on
+ * `stream`, the checksum computed by the pack kernel itself, into memory that GPU reaches.
  * @param ctx       NULL: the calling thread copies; else the context's CPU threads share
- *                  large tensors (the context's one-thread-at-a-time rule applies).
- * @param dst       host memory, not overlapping any tensor.
+ *                  large host tensors (the context's one-thread-at-a-time rule applies).
+ * @param dst       host tensors: host memory; CUDA tensors: device memory of their device, or
+ *                  pinned host memory. Not overlapping any tensor.
  * @param dst_size  at least fsd_frame_size.
- * @param stream    for CUDA tensors (not in this version); ignored for host tensors.
+ * @param stream    CUDA tensors: the stream the kernels and copies are enqueued on, which the
+ *                  call then waits for; ignored for host tensors.
  * @return FSD_SUCCESS; the codes of fsd_frame_size;
  *         FSD_ERROR_INVALID_ARGUMENT  dst NULL; a tensor's data NULL while it has bytes; as
- *                                     fsd_pack for a tensor's strides;
+ *                                     fsd_pack for a tensor's strides; CUDA tensors and a dst
+ *                                     their GPU cannot reach (pageable host memory);
  *         FSD_ERROR_SIZE_MISMATCH     dst_size smaller than the frame;
  *         FSD_ERROR_OVERFLOW          as fsd_pack for a tensor's byte offsets;
- *         FSD_ERROR_UNSUPPORTED       a CUDA tensor.
- *         On any error nothing is written to dst. Done on return.
+ *         FSD_ERROR_UNSUPPORTED       host and CUDA tensors in one frame; CUDA tensors of
+ *                                     different devices;
+ *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA  as fsd_pack for CUDA tensors.
+ *         On any error before the first kernel nothing is written to dst. Done on return.
  * Thread-safe as fsd_pack without a context; one thread at a time per context.
  */
 FSD_API fsd_status fsd_frame_write(fsd_context *ctx, const fsd_frame_tensor *tensors,

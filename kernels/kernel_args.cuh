@@ -36,6 +36,23 @@ struct fsd_transpose_args {
     uint64_t pstride[D];
 };
 
+/* The checksum pack (checksum_step.cuh): the plan's outer dims and runs, the tiles, where S
+ * goes. packed is the destination's byte 0; dst_align the largest power of two <= 16 dividing
+ * its address. */
+template <int D>
+struct fsd_cs_args {
+    const char *strided;
+    char *packed;
+    unsigned long long *sum;
+    uint64_t total, num_tiles;
+    fsd_divider cs_run, cs_ta, cs_tb;
+    uint32_t grid, cs_word, dst_align, cs_rows_a, cs_row;
+    int ndim, tdim, cs_transpose;
+    fsd_divider div[D];
+    int64_t stride[D];
+    uint64_t pstride[D];
+};
+
 /* The dims bucket of a plan: 4, 16 or FSD_PLAN_MAX_DIMS. */
 static inline int fsd_args_dims(const fsd_plan &p)
 {
@@ -93,6 +110,37 @@ static inline fsd_transpose_args<D> fsd_transpose_args_of(const fsd_plan &p)
     a.dir = p.dir;
     a.ndim = p.ndim;
     a.tdim = p.tdim;
+    for (int d = 0; d < p.ndim && d < D; d++) {
+        a.div[d] = p.div[d];
+        a.stride[d] = p.stride[d];
+        a.pstride[d] = p.pstride[d];
+    }
+    return a;
+}
+
+template <int D>
+static inline fsd_cs_args<D> fsd_cs_args_of(const fsd_plan &p, unsigned long long *sum)
+{
+    fsd_cs_args<D> a = {};
+    a.strided = p.strided;
+    a.packed = p.packed;
+    a.sum = sum;
+    a.total = p.total_bytes;
+    a.num_tiles = p.cs_tiles;
+    a.cs_run = p.cs_run;
+    a.cs_ta = p.cs_ta;
+    a.cs_tb = p.cs_tb;
+    a.tdim = p.tdim;
+    a.cs_transpose = p.cs_transpose;
+    a.cs_rows_a = p.cs_rows_a;
+    a.cs_row = p.cs_row;
+    a.grid = p.cs_grid;
+    a.cs_word = p.cs_word;
+    uint32_t al = 16;
+    while (al > 1 && ((uintptr_t)p.packed & (al - 1)) != 0)
+        al >>= 1;
+    a.dst_align = al;
+    a.ndim = p.ndim;
     for (int d = 0; d < p.ndim && d < D; d++) {
         a.div[d] = p.div[d];
         a.stride[d] = p.stride[d];

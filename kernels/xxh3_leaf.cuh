@@ -51,19 +51,32 @@ typedef struct fsd_xxh3_acc {
     uint64_t v[8];
 } fsd_xxh3_acc;
 
-/* Little-endian 64-bit word m (0..23) of XXH3's default secret (XXH3_kSecret, the constant of
- * the algorithm's specification). */
+/* XXH3's default secret (XXH3_kSecret, the constant of the algorithm's specification) as 24
+ * little-endian 64-bit words. */
+#define FSD_XXH3_SECRET_WORDS                                                                  \
+    0xbe4ba423396cfeb8ull, 0x1cad21f72c81017cull, 0xdb979083e96dd4deull, 0x1f67b3b7a4a44072ull, \
+    0x78e5c0cc4ee679cbull, 0x2172ffcc7dd05a82ull, 0x8e2443f7744608b8ull, 0x4c263a81e69035e0ull, \
+    0xcb00c391bb52283cull, 0xa32e531b8b65d088ull, 0x4ef90da297486471ull, 0xd8acdea946ef1938ull, \
+    0x3f349ce33f76faa8ull, 0x1d4f0bc7c7bbdcf9ull, 0x3159b4cd4be0518aull, 0x647378d9c97e9fc8ull, \
+    0xc3ebd33483acc5eaull, 0xeb6313faffa081c5ull, 0x49daf0b751dd0d17ull, 0x9e68d429265516d3ull, \
+    0xfca1477d58be162bull, 0xce31d07ad1b8f88full, 0x280416958f3acb45ull, 0x7e404bbbcafbd7afull
+
+#if defined(__CUDACC__)
+/* On the device the secret lives in constant memory: a function-local table indexed at run time
+ * would be put in local memory (256 bytes of stack per thread). Each translation unit has its
+ * own copy (static). */
+static __constant__ uint64_t fsd_xxh3_secret_c[24] = {FSD_XXH3_SECRET_WORDS};
+#endif
+
+/* Little-endian 64-bit word m (0..23) of the secret. */
 FSD_HD uint64_t fsd_xxh3_secret_word(unsigned m)
 {
-    const uint64_t w[24] = {
-        0xbe4ba423396cfeb8ull, 0x1cad21f72c81017cull, 0xdb979083e96dd4deull, 0x1f67b3b7a4a44072ull,
-        0x78e5c0cc4ee679cbull, 0x2172ffcc7dd05a82ull, 0x8e2443f7744608b8ull, 0x4c263a81e69035e0ull,
-        0xcb00c391bb52283cull, 0xa32e531b8b65d088ull, 0x4ef90da297486471ull, 0xd8acdea946ef1938ull,
-        0x3f349ce33f76faa8ull, 0x1d4f0bc7c7bbdcf9ull, 0x3159b4cd4be0518aull, 0x647378d9c97e9fc8ull,
-        0xc3ebd33483acc5eaull, 0xeb6313faffa081c5ull, 0x49daf0b751dd0d17ull, 0x9e68d429265516d3ull,
-        0xfca1477d58be162bull, 0xce31d07ad1b8f88full, 0x280416958f3acb45ull, 0x7e404bbbcafbd7afull,
-    };
+#if defined(__CUDA_ARCH__)
+    return fsd_xxh3_secret_c[m];
+#else
+    const uint64_t w[24] = {FSD_XXH3_SECRET_WORDS};
     return w[m];
+#endif
 }
 
 /* LE64(secret + byte), byte in 0..184. */

@@ -3,6 +3,7 @@
  *   frame_format.c    dtype names, the v1 metadata keys, UTF-8 and name checks
  *   frame_checksum.c  the "xxh3-1k" checksum: leaves, terms, the tensor's and the metadata's value
  *   frame_cpu.c       pack + checksum and checksum + unpack in one pass, on a context's threads
+ *   frame_gpu.c       the data of a frame of CUDA tensors: the checksum pack on the caller's stream
  *   frame_write.c     fsd_frame_size, fsd_frame_write: validation, the header's JSON
  *   frame_parse.c     fsd_frame_open and the accessors: the header through jansson
  *   frame_read.c      fsd_frame_verify, fsd_frame_read, fsd_frame_read_new
@@ -85,6 +86,18 @@ uint64_t fsd_frame_unpack_sum(fsd_pool *pool, const fsd_layout *l, const char *s
 
 /* S of n bytes at src, on the pool's threads. */
 uint64_t fsd_frame_sum(fsd_pool *pool, const char *src, uint64_t n);
+
+/* ---- frame_gpu.c ------------------------------------------------------------------------- */
+
+/* Packs the CUDA tensors `layouts` (all of one device) back to back into `data` (memory that
+ * device reaches) on `stream`; with `checksum`, each tensor's S into sums[i] (host), through
+ * `scratch`: count 8-byte words of device-reachable memory, 8-byte aligned, that the frame's
+ * header overwrites later. Returns when the work has finished. */
+fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *data,
+                              uint64_t *scratch, int checksum, uint64_t *sums, cudaStream_t stream);
+
+/* Copies n host bytes to dst (memory device `device` reaches) on `stream`; returns when done. */
+fsd_status fsd_frame_put_gpu(int device, void *dst, const void *src, size_t n, cudaStream_t stream);
 
 /* ---- frame_parse.c: the parsed frame ------------------------------------------------------ */
 

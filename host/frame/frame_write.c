@@ -12,6 +12,7 @@
 #include "cpu_parallel.h"
 #include "error.h"
 #include "frame.h"
+#include "memkind.h"
 #include "plan_build.h"
 
 /* ---- JSON out: counts when `out` is NULL ----------------------------------------------------- */
@@ -173,13 +174,8 @@ static fsd_status check_tensor(const fsd_frame_tensor *ft, size_t i, uint64_t *b
     if (t->ndim > FSD_FRAME_MAX_DIMS)
         return fsd_fail(FSD_ERROR_UNSUPPORTED, "%s: %d dimensions (frames hold at most %d)", what,
                         t->ndim, FSD_FRAME_MAX_DIMS);
-    if (layout != NULL) {
-        if (place == FSD_PLACE_GPU)
-            return fsd_fail(FSD_ERROR_UNSUPPORTED, "%s: a CUDA tensor; frames of CUDA tensors are "
-                            "not supported yet: pack it to host memory first", what);
-        if ((st = fsd_layout_from_tensor(t, what, layout)) != FSD_SUCCESS)
-            return st;
-    }
+    if (layout != NULL && (st = fsd_layout_from_tensor(t, what, layout)) != FSD_SUCCESS)
+        return st;
     return FSD_SUCCESS;
 }
 
@@ -376,11 +372,69 @@ static void pack_tensor(fsd_pool *pool, const fsd_layout *l, char *dst, int chec
     }
 }
 
+/* The frame's header (its length and JSON) into host memory: 8 + header_bytes bytes at out. */
+static void header_put(const frame_plan *p, unsigned char *out)
+{
+    for (int b = 0; b < 8; b++)
+        out[b] = (unsigned char)((uint64_t)p->header_bytes >> (8 * b));
+    (void)header_json(p, (char *)out + 8, p->sums);
+}
+
+static void finish_sums(const fsd_frame_tensor *tensors, size_t count, frame_plan *p)
+{
+    for (size_t i = 0; i < count; i++) {
+        const DLTensor *t = tensors[i].tensor;
+        uint64_t seed = fsd_frame_tensor_seed(tensors[i].name, strlen(tensors[i].name),
+                                              fsd_frame_dtype_name(t->dtype), t->shape, t->ndim);
+        p->sums[i] = fsd_frame_finish(p->sums[i], seed);
+    }
+}
+
+/* A frame of CUDA tensors (validated, all of them CUDA tensors): into memory their GPU reaches
+ * (its device memory, or pinned host memory), packed and checksummed by the GPU on `stream`;
+ * the sums are computed in the header's bytes of dst (overwritten by the header at the end). */
+static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
+                            frame_plan *p, void *dst, uint64_t total, cudaStream_t stream)
+{
+    fsd_layout *ls = malloc(count * sizeof *ls);
+    unsigned char *head = malloc(8 + p->header_bytes);
+    fsd_status st = FSD_SUCCESS;
+    if (ls == NULL || head == NULL)
+        st = fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "no memory for a frame of %zu CUDA tensors", count);
+    for (size_t i = 0; i < count && st == FSD_SUCCESS; i++) {
+        uint64_t bytes;
+        (void)check_tensor(&tensors[i], i, &bytes, &ls[i]); /* passed before */
+        if (ls[i].device_id != ls[0].device_id)
+            st = fsd_fail(FSD_ERROR_UNSUPPORTED, "tensor %zu is on CUDA device %d, tensor 0 on %d: a "
+                          "frame's CUDA tensors must share one device", i, ls[i].device_id, ls[0].device_id);
+    }
+    if (st == FSD_SUCCESS)
+        st = fsd_check_gpu_access(dst, (size_t)total, ls[0].device_id, "dst (a frame of CUDA tensors)");
+    const int checksum = p->opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
+    /* The header has room for the sums: it holds at least a name, a dtype, a shape and a
+     * checksum of more than 8 bytes per tensor. */
+    uintptr_t at = ((uintptr_t)dst + 8 + 7) & ~(uintptr_t)7;
+    if (st == FSD_SUCCESS && checksum && at + count * 8 > (uintptr_t)dst + 8 + p->header_bytes)
+        st = fsd_fail(FSD_ERROR_INTERNAL, "the frame's header has no room for %zu sums", count);
+    if (st == FSD_SUCCESS)
+        st = fsd_frame_pack_gpu(ls, count, (char *)dst + 8 + p->header_bytes, (uint64_t *)at,
+                                checksum, p->sums, stream);
+    if (st == FSD_SUCCESS) {
+        if (checksum)
+            finish_sums(tensors, count, p);
+        header_put(p, head);
+        st = fsd_frame_put_gpu(ls[0].device_id, dst, head, 8 + p->header_bytes, stream);
+    }
+    (void)ctx;
+    free(head);
+    free(ls);
+    return st;
+}
+
 fsd_status fsd_frame_write(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
                            const fsd_frame_options *opts, void *dst, size_t dst_size,
                            cudaStream_t stream)
 {
-    (void)stream; /* CUDA tensors: not in this version */
     frame_plan p;
     fsd_status st = plan_make(ctx, tensors, count, opts, &p);
     if (st != FSD_SUCCESS)
@@ -393,9 +447,20 @@ fsd_status fsd_frame_write(fsd_context *ctx, const fsd_frame_tensor *tensors, si
         st = fsd_fail(FSD_ERROR_SIZE_MISMATCH, "dst_size is %zu bytes, the frame %llu", dst_size,
                       (unsigned long long)total);
     } else {
+        size_t gpu = 0;
         for (size_t i = 0; i < count && st == FSD_SUCCESS; i++) {
             uint64_t bytes;
             st = check_tensor(&tensors[i], i, &bytes, &l);
+            gpu += l.place == FSD_PLACE_GPU;
+        }
+        if (st == FSD_SUCCESS && gpu > 0) {
+            st = gpu == count ? write_gpu(ctx, tensors, count, &p, dst, total, stream)
+                              : fsd_fail(FSD_ERROR_UNSUPPORTED, "a frame of host and CUDA tensors "
+                                         "together: not supported; write them as two frames");
+            plan_free(ctx, &p);
+            if (st == FSD_SUCCESS)
+                fsd_clear_error();
+            return st;
         }
     }
     if (st != FSD_SUCCESS) {

@@ -97,3 +97,26 @@ fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
     fsd_device_leave(l->device_id, prev);
     return st;
 }
+
+fsd_status fsd_gpu_pack_checksum(const fsd_layout *l, void *packed, uint64_t *sum,
+                                 cudaStream_t stream)
+{
+    int prev = 0;
+    uint32_t sms = 0;
+    fsd_status st = fsd_gpu_enter(l->device_id, &prev, &sms);
+    if (st != FSD_SUCCESS)
+        return st;
+    st = fsd_check_gpu_access(packed, l->total_bytes, l->device_id, "dst");
+    if (st == FSD_SUCCESS)
+        st = fsd_check_gpu_access(sum, sizeof *sum, l->device_id, "checksum sum");
+    if (st == FSD_SUCCESS) {
+        fsd_plan plan;
+        fsd_plan_build(l, packed, FSD_DIR_PACK, sms, &plan);
+        fsd_plan_checksum(&plan, sms);
+        cudaError_t e = fsdk_launch_checksum(&plan, sum, stream);
+        if (e != cudaSuccess)
+            st = fsd_cuda_failure(e, "checksum kernel launch");
+    }
+    fsd_device_leave(l->device_id, prev);
+    return st;
+}

@@ -5,6 +5,8 @@
 #ifndef FSD_GPU_DISPATCH_H
 #define FSD_GPU_DISPATCH_H
 
+#include <stdint.h>
+
 #include "layout.h"
 
 /* Checks that CUDA device `device_id` exists, makes it current (the caller's device saved in
@@ -15,5 +17,11 @@ fsd_status fsd_gpu_enter(int device_id, int *prev, uint32_t *sm_count);
 /* Enqueues the copy between `layout` (a CUDA tensor) and `packed` on `stream`. */
 fsd_status fsd_gpu_execute(const fsd_layout *layout, void *packed, fsd_direction dir,
                            cudaStream_t stream);
+
+/* Enqueues the checksum pack of `layout` (a CUDA tensor) into `packed` on `stream`: the packed
+ * bytes, and the sum S of the frame checksum's leaf terms (docs/frames.md) added to *sum, 8
+ * bytes of memory the device can reach, which the caller has zeroed (stream-ordered before). */
+fsd_status fsd_gpu_pack_checksum(const fsd_layout *layout, void *packed, uint64_t *sum,
+                                 cudaStream_t stream);
 
 #endif

@@ -6,6 +6,7 @@
 #define FSD_KERNEL_LAUNCH_H
 
 #include <cuda_runtime_api.h>
+#include <stdint.h>
 
 #include "plan.h"
 
@@ -20,6 +21,15 @@ extern "C" {
  * Does not synchronise, does not allocate.
  */
 cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream);
+
+/*
+ * fsdk_launch_checksum: enqueues the checksum pack of `plan` (a whole-tensor pack plan with
+ * fsd_plan_checksum's geometry) on `stream`: the packed bytes at plan->packed, and the sum S of
+ * the frame checksum's leaf terms added to *sum (device memory; the caller zeroes it first:
+ * the kernel's blocks add their parts atomically). A plan of 0 bytes enqueues nothing (S = 0).
+ * Same error rules as fsdk_launch; does not synchronise, does not allocate.
+ */
+cudaError_t fsdk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

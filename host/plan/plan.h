@@ -49,6 +49,10 @@
  * issues FSD_RUNS_SLOTS loads (of one or several units) before their stores. */
 #define FSD_GROUP_MAX 32
 #define FSD_RUNS_SLOTS 4
+/* The checksum pack (kernels/checksum_step.cuh): a block packs tiles of this many packed bytes,
+ * whole leaves of the frame checksum (1 KiB, docs/frames.md), through its shared memory. */
+#define FSD_CS_LEAF 1024
+#define FSD_CS_TILE 32768
 
 typedef enum fsd_path {
     FSD_PATH_EMPTY = 0,
@@ -118,6 +122,22 @@ typedef struct fsd_plan {
                             * skipped, elements outside it left alone)                      */
     fsd_divider tiles_a;   /* divides by ceil(shape[tdim] / tile_a)                           */
     fsd_divider tiles_b;   /* divides by ceil(shape[ndim-1] / tile_b)                         */
+
+    /* The checksum pack of a whole tensor (fsd_plan_checksum; 0 until it is called): tiles of
+     * FSD_CS_TILE packed bytes, each gathered from the outer dims and runs above in words of
+     * cs_word bytes (what the strided side's alignment allows), hashed and stored out. */
+    uint32_t cs_word;
+    uint32_t cs_grid;      /* blocks of the checksum kernel                                   */
+    uint64_t cs_tiles;     /* ceil(total_bytes / FSD_CS_TILE)                                 */
+    fsd_divider cs_run;    /* divides by run_bytes                                            */
+    /* 1: a TRANSPOSE plan packed in tiles of cs_rows_a values of tdim x cs_row bytes of the
+     * innermost dim (kernels/checksum_transpose_step.cuh): packed rows that are whole leaves
+     * (cs_row 1024, 32 values of tdim) or that divide a leaf (cs_row the whole row, tdim just
+     * outside it, 32 KiB of rows). cs_tiles of them: batch x cs_ta x cs_tb. */
+    int cs_transpose;
+    uint32_t cs_rows_a, cs_row;
+    fsd_divider cs_ta;     /* divides by ceil(shape[tdim] / cs_rows_a)                        */
+    fsd_divider cs_tb;     /* divides by shape[ndim - 1] x elem_size / cs_row                 */
 
     /* Launch geometry (kernels and the emulated grid). */
     uint32_t grid;         /* blocks                                                          */

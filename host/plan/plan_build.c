@@ -176,6 +176,62 @@ static void plan_runs(fsd_plan *p, uint32_t sm_count)
     p->grid = grid_for(p->num_batches, FSD_BLOCK_THREADS >> p->group_log2, sm_count);
 }
 
+/* The transpose tiles of the checksum pack fit the plan: a TRANSPOSE plan whose packed rows
+ * are whole leaves, or divide a leaf with tdim just outside the row (and rows of one batch
+ * index fill whole leaves, unless there is one batch index); whose source chunks of 16 bytes
+ * along tdim are all inside or all outside the tensor; whose rows and strides (but tdim's)
+ * start on 16 bytes. Sets cs_rows_a and cs_row. */
+static int checksum_transpose(fsd_plan *p)
+{
+    const uint64_t e = p->elem_size;
+    if (p->path != FSD_PATH_TRANSPOSE || p->dir != FSD_DIR_PACK || (e & (e - 1)) != 0 || e > 16)
+        return 0;
+    const int ta = p->tdim, tb = p->ndim - 1;
+    const uint64_t row = p->shape[tb] * e, batch = p->num_runs / (p->shape[ta] * p->shape[tb]);
+    if ((p->shape[ta] * e) % 16 != 0)
+        return 0;
+    uint64_t align = (uintptr_t)p->strided;
+    for (int d = 0; d < p->ndim; d++)
+        if (d != ta)
+            align |= (uint64_t)p->stride[d];
+    if ((align & 15) != 0)
+        return 0;
+    if (row % FSD_CS_LEAF == 0) {
+        p->cs_row = FSD_CS_LEAF;
+        p->cs_rows_a = FSD_CS_TILE / FSD_CS_LEAF;
+        return 1;
+    }
+    if (FSD_CS_LEAF % row != 0 || ta != tb - 1 || (row / e) % 4 != 0 ||
+        ((p->shape[ta] * row) % FSD_CS_LEAF != 0 && batch != 1))
+        return 0;
+    p->cs_row = (uint32_t)row;
+    p->cs_rows_a = (uint32_t)(FSD_CS_TILE / row);
+    return 1;
+}
+
+void fsd_plan_checksum(fsd_plan *p, uint32_t sm_count)
+{
+    p->cs_tiles = (p->total_bytes + FSD_CS_TILE - 1) / FSD_CS_TILE;
+    p->cs_transpose = checksum_transpose(p);
+    if (p->cs_transpose) {
+        const int ta = p->tdim, tb = p->ndim - 1;
+        const uint64_t tiles_a = (p->shape[ta] + p->cs_rows_a - 1) / p->cs_rows_a;
+        const uint64_t tiles_b = p->shape[tb] * p->elem_size / p->cs_row;
+        fsd_divider_init(&p->cs_ta, tiles_a);
+        fsd_divider_init(&p->cs_tb, tiles_b);
+        p->cs_tiles = p->num_runs / (p->shape[ta] * p->shape[tb]) * tiles_a * tiles_b;
+    }
+    p->cs_grid = grid_for(p->cs_tiles, 1, sm_count);
+    /* The gather reads words that every run and stride of the strided side keeps aligned; the
+     * packed side is the block's shared tile (aligned) and the tile's store out chooses its own
+     * width from the destination's alignment. */
+    uint64_t align = p->run_bytes | (uintptr_t)p->strided;
+    for (int d = 0; d < p->ndim; d++)
+        align |= (uint64_t)p->stride[d];
+    p->cs_word = fsd_word_of(align);
+    fsd_divider_init(&p->cs_run, p->run_bytes > 0 ? p->run_bytes : 1);
+}
+
 void fsd_plan_build(const fsd_layout *l, void *packed, fsd_direction dir, uint32_t sm_count,
                     fsd_plan *p)
 {

@@ -9,6 +9,10 @@
 #include "layout.h"
 #include "plan.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * fsd_plan_build: plans copying the whole tensor `layout` to or from the packed buffer
  * `packed`: fsd_plan_build_range over [0, layout->total_bytes).
@@ -24,5 +28,16 @@ void fsd_plan_build(const fsd_layout *layout, void *packed, fsd_direction dir,
  */
 void fsd_plan_build_range(const fsd_layout *layout, void *packed, uint64_t begin, uint64_t end,
                           fsd_direction dir, uint32_t sm_count, fsd_plan *plan);
+
+/*
+ * fsd_plan_checksum: adds the checksum pack's geometry (cs_*, plan.h) to a plan that
+ * fsd_plan_build made for packing a whole tensor (dir PACK, [0, total_bytes)).
+ * @param sm_count  multiprocessors of the GPU the grid is sized for.
+ */
+void fsd_plan_checksum(fsd_plan *plan, uint32_t sm_count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -234,7 +234,13 @@ static void bad_arguments(void **state)
     cuda.device.device_type = kDLCUDA;
     fsd_frame_tensor cu = {"a", &cuda};
     EXPECT(fsd_frame_size(&cu, 1, NULL, &size), FSD_SUCCESS); /* sizes are known */
-    EXPECT(fsd_frame_write(NULL, &cu, 1, NULL, dst, sizeof dst, NULL), FSD_ERROR_UNSUPPORTED);
+    /* A CUDA tensor into pageable host memory: no GPU here (FSD_ERROR_NO_GPU), or a dst the GPU
+     * cannot reach (FSD_ERROR_INVALID_ARGUMENT); nothing written either way. */
+    fsd_status cst = fsd_frame_write(NULL, &cu, 1, NULL, dst, sizeof dst, NULL);
+    assert_true(cst == FSD_ERROR_NO_GPU || cst == FSD_ERROR_INVALID_ARGUMENT);
+    DLTensor mixed_t[2] = {ok, cuda};
+    fsd_frame_tensor mixed[2] = {{"h", &mixed_t[0]}, {"d", &mixed_t[1]}};
+    EXPECT(fsd_frame_write(NULL, mixed, 2, NULL, dst, sizeof dst, NULL), FSD_ERROR_UNSUPPORTED);
     DLTensor wrap = ok;
     wrap.byte_offset = UINT64_MAX - 8;
     fsd_frame_tensor wr = {"a", &wrap};

@@ -11,10 +11,12 @@
 #ifndef FSDT_TRACE
 #define FSDT_LAUNCH(kind, tparam, dims, index_bytes, plan) ((void)0)
 #define FSDT_EMULATE fsdt_emulate
+#define FSDT_EMULATE_CHECKSUM fsdt_emulate_checksum
 #endif
 
 #include "emulated_grid.h"
 #include "emulated_steps.cuh"
+#include "plan_build.h"
 
 /* Each launch runs on the argument struct launch.cu would pass (kernel_args.cuh), built the
  * same way, with the same room for dims D, through the kernel's loops (emulated_steps.cuh). */
@@ -124,4 +126,62 @@ extern "C" int FSDT_EMULATE(const fsd_plan *p, int index64)
     default:
         return -1;
     }
+}
+
+template <int T, uint32_t W, typename I, int D>
+static void emulate_checksum(const fsd_plan &p, unsigned long long *sum)
+{
+    FSDT_LAUNCH(T ? "checksum_t" : "checksum", (int)W, D, sizeof(I), p);
+    fsdt_grid_checksum<T, W, I, D>(fsd_cs_args_of<D>(p, sum), p.cs_grid, p.block);
+}
+
+/* W: the gather word (fsd_cs_kernel) or the element size (fsd_cst_kernel). */
+template <int T, typename I, int D>
+static void emulate_checksum_word(const fsd_plan &p, unsigned long long *sum)
+{
+    switch (T ? p.elem_size : p.cs_word) {
+    case 16: emulate_checksum<T, 16, I, D>(p, sum); break;
+    case 8: emulate_checksum<T, 8, I, D>(p, sum); break;
+    case 4: emulate_checksum<T, 4, I, D>(p, sum); break;
+    case 2: emulate_checksum<T, 2, I, D>(p, sum); break;
+    default: emulate_checksum<T, 1, I, D>(p, sum); break;
+    }
+}
+
+template <typename I>
+static void emulate_checksum_dims(const fsd_plan &p, unsigned long long *sum)
+{
+    if (p.cs_transpose) {
+        if (p.ndim <= 4)
+            emulate_checksum_word<1, I, 4>(p, sum);
+        else
+            emulate_checksum_word<1, I, FSD_PLAN_MAX_DIMS>(p, sum);
+        return;
+    }
+    if (p.ndim <= 4)
+        emulate_checksum_word<0, I, 4>(p, sum);
+    else if (p.ndim <= 16)
+        emulate_checksum_word<0, I, 16>(p, sum);
+    else
+        emulate_checksum_word<0, I, FSD_PLAN_MAX_DIMS>(p, sum);
+}
+
+/* The same choices as fsdk_launch_checksum (kernels/checksum_launch.cu). */
+extern "C" int FSDT_EMULATE_CHECKSUM(const fsd_plan *plan, uint32_t sm_count, int index64, uint64_t *sum)
+{
+    *sum = 0;
+    if (plan->path == FSD_PATH_EMPTY || plan->total_bytes == 0)
+        return 0;
+    if (plan->dir != FSD_DIR_PACK || plan->begin != 0 || plan->end != plan->total_bytes)
+        return -1;
+    fsd_plan p = *plan;
+    if (sm_count != 0 || p.cs_tiles == 0)
+        fsd_plan_checksum(&p, sm_count);
+    unsigned long long s = 0;
+    if (index64 || p.index64)
+        emulate_checksum_dims<uint64_t>(p, &s);
+    else
+        emulate_checksum_dims<uint32_t>(p, &s);
+    *sum = s;
+    return 0;
 }

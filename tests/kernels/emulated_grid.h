@@ -7,6 +7,7 @@
 #define FSDT_EMULATED_GRID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plan.h"
 
@@ -18,6 +19,13 @@ extern "C" {
  * the plan says 32 bits suffice (both must give the same bytes). Returns 0, or -1 for a path
  * the emulator does not know. */
 int fsdt_emulate(const fsd_plan *plan, int index64);
+
+/* Executes the checksum pack of `plan` (a whole-tensor pack plan; with sm_count != 0, or when
+ * the plan has none yet, fsd_plan_checksum gives a copy its geometry for sm_count SMs) as the
+ * GPU would: the packed bytes at plan->packed, and *sum = S,
+ * the sum of the frame checksum's leaf terms (0 for 0 bytes). index64 as above. Returns 0, or
+ * -1 for a plan it does not take. */
+int fsdt_emulate_checksum(const fsd_plan *plan, uint32_t sm_count, int index64, uint64_t *sum);
 
 /* The bytes of kernel parameters kernels/launch.cu passes for `plan` (kernel_args.cuh; 0 for a
  * path that launches no kernel of the library). */

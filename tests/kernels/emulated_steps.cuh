@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "checksum_step.cuh"
+#include "checksum_transpose_step.cuh"
 #include "gather_step.cuh"
 #include "kernel_args.cuh"
 #include "runs_step.cuh"
@@ -88,6 +90,56 @@ static void fsdt_grid_transpose16(const fsd_transpose_args<D> &a, uint32_t grid,
             }
             FSDT_BARRIER();
         }
+    }
+}
+
+/* fsd_cs_kernel<W, I, D> (T = 0) and fsd_cst_kernel<E = W, I, D> (T = 1): the block's threads
+ * run each phase in turn; *a.sum gets each thread's sum of leaf terms at the end, as the
+ * kernel's atomic adds do. */
+template <int T, uint32_t W, typename I, int D>
+static void fsdt_grid_checksum(const fsd_cs_args<D> &a, uint32_t grid, uint32_t block)
+{
+    alignas(16) static unsigned char tile[FSD_CS_TILE];
+    FSDT_SHARED(tile, sizeof tile);
+    for (uint32_t b = 0; b < grid; b++) {
+        uint64_t sum[FSD_BLOCK_THREADS] = {0};
+        for (uint64_t t = b; t < a.num_tiles; t += grid) {
+            memset(tile, 0xCD ^ (int)(t & 0xff), sizeof tile);
+            fsd_cs_tile tl;
+            if constexpr (T == 1) {
+                const fsd_cst_tile o = fsd_cst_tile_of<W, I>(a, t);
+                tl = o.t;
+                for (uint32_t th = 0; th < block; th++) {
+                    FSDT_THREAD(b, th);
+                    fsd_cst_gather_step<W>(o, th, tile);
+                }
+            } else {
+                tl = fsd_cs_runs_tile(a, t);
+                for (uint32_t th = 0; th < block; th++) {
+                    FSDT_THREAD(b, th);
+                    fsd_cs_gather_step<typename fsd_cs_word<W>::type, I>(a, t, th, tile);
+                }
+            }
+            FSDT_BARRIER();
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                FSD_MODEL_ITERATION();
+                fsd_cs_hash_step<T>(a, tl, th, tile, fsd_cs_keys_of(th));
+            }
+            FSDT_BARRIER();
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                fsd_cs_pairs_step<T>(tl, th, tile);
+            }
+            FSDT_BARRIER();
+            for (uint32_t th = 0; th < block; th++) {
+                FSDT_THREAD(b, th);
+                sum[th] += fsd_cs_leaf_step<T>(tl, th, tile);
+            }
+            FSDT_BARRIER();
+        }
+        for (uint32_t th = 0; th < block && th < FSD_CS_LEAVES; th++)
+            fsd_cs_add_sum(a.sum, sum[th]);
     }
 }
 

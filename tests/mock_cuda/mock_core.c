@@ -424,3 +424,15 @@ void **__cudaRegisterFatBinary(void *fat_cubin)
 void __cudaRegisterFatBinaryEnd(void **handle) { (void)handle; }
 
 void __cudaUnregisterFatBinary(void **handle) { (void)handle; }
+
+/* And their __constant__ variables (XXH3's secret, kernels/xxh3_leaf.cuh): device code only
+ * reads them, and the host code of the emulated grid uses its own copy, so nothing to do. */
+void __cudaRegisterVar(void **handle, char *host_var, char *device_address, const char *device_name,
+                       int ext, size_t size, int constant, int global);
+
+void __cudaRegisterVar(void **handle, char *host_var, char *device_address, const char *device_name,
+                       int ext, size_t size, int constant, int global)
+{
+    (void)handle, (void)host_var, (void)device_address, (void)device_name, (void)ext, (void)size,
+        (void)constant, (void)global;
+}

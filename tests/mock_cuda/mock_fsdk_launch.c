@@ -17,6 +17,14 @@ cudaError_t fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
     return mk_leave(e);
 }
 
+cudaError_t fsdk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream)
+{
+    cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);
+    if (e == cudaSuccess)
+        e = mk_launch_checksum(plan, sum, stream);
+    return mk_leave(e);
+}
+
 cudaError_t fsdk_launch_gather(const fsd_gather_plan *plan, cudaStream_t stream)
 {
     cudaError_t e = mk_enter(MOCKCUDA_LAUNCH);

@@ -239,6 +239,10 @@ const mk_kernel *mk_kernel_by_name(const char *mangled);
  * be the kernel the plan calls for): the checks of mk_launch_plan, then an op running k. */
 cudaError_t mk_launch_kernel(const fsd_plan *plan, cudaStream_t stream, const mk_kernel *k,
                              uint32_t grid, uint32_t block, const void *args);
+/* The mock's checksum pack of a plan (fsdk_launch_checksum): the checks of mk_launch_plan and
+ * that *sum is reachable, then an op running the emulated grid's checksum pack, which adds S
+ * to *sum. */
+cudaError_t mk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream);
 /* A launch of the paged-gather kernel: what it reads before any layer must be reachable (else
  * cudaErrorIllegalAddress); the op checks every layer when it runs, then runs k over the plan
  * (NULL: the emulated grid's choice of instantiation, with the index width drawn). */

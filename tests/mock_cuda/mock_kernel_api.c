@@ -37,7 +37,7 @@
 #include "kernel_launch.h"
 #include "mock_internal.h"
 
-#define MAX_KERNELS 128
+#define MAX_KERNELS 256
 
 static struct {
     const void *host_fun;
@@ -93,6 +93,7 @@ int mockcuda_kernels_registered(int *runnable)
 /* The plan of the library's launch in progress on this thread. */
 static _Thread_local const fsd_plan *launching_plan;
 static _Thread_local const fsd_gather_plan *launching_gather;
+static _Thread_local const fsd_plan *launching_checksum;
 
 cudaError_t __real_fsdk_launch(const fsd_plan *plan, cudaStream_t stream);
 cudaError_t __wrap_fsdk_launch(const fsd_plan *plan, cudaStream_t stream);
@@ -105,6 +106,19 @@ cudaError_t __wrap_fsdk_launch(const fsd_plan *plan, cudaStream_t stream)
     launching_gather = NULL;
     cudaError_t e = __real_fsdk_launch(plan, stream);
     launching_plan = NULL;
+    return e;
+}
+
+cudaError_t __real_fsdk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream);
+cudaError_t __wrap_fsdk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream);
+
+cudaError_t __wrap_fsdk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream)
+{
+    launching_plan = NULL;
+    launching_gather = NULL;
+    launching_checksum = plan;
+    cudaError_t e = __real_fsdk_launch_checksum(plan, sum, stream);
+    launching_checksum = NULL;
     return e;
 }
 
@@ -173,12 +187,24 @@ cudaError_t cudaLaunchKernel(const void *func, dim3 grid, dim3 block, void **arg
         plan_kernel(launching_plan, want, sizeof want);
         pgrid = launching_plan->grid;
         pblock = launching_plan->block;
+    } else if (launching_checksum != NULL) {
+        /* fsd_cs_kernel<cs_word, I, D>, D the smallest of 4, 16, 64 that holds the plan's dims */
+        const fsd_plan *p = launching_checksum;
+        if (p->cs_transpose) /* fsd_cst_kernel<elem_size, I, 4 or 64> */
+            snprintf(want, sizeof want, "_Z14fsd_cst_kernelILj%uE%cLi%dEE", p->elem_size,
+                     p->index64 ? 'm' : 'j', p->ndim <= 4 ? 4 : FSD_PLAN_MAX_DIMS);
+        else
+            snprintf(want, sizeof want, "_Z13fsd_cs_kernelILj%uE%cLi%dEE", p->cs_word,
+                     p->index64 ? 'm' : 'j', p->ndim <= 4 ? 4 : p->ndim <= 16 ? 16 : FSD_PLAN_MAX_DIMS);
+        pgrid = p->cs_grid;
+        pblock = p->block;
     } else if (launching_gather != NULL) {
         gather_kernel(launching_gather, want, sizeof want);
         pgrid = launching_gather->grid;
         pblock = launching_gather->block;
     } else {
-        mk_violation("cudaLaunchKernel of %s outside fsdk_launch and fsdk_launch_gather", name);
+        mk_violation("cudaLaunchKernel of %s outside fsdk_launch, fsdk_launch_checksum and "
+                     "fsdk_launch_gather", name);
         return mk_leave(cudaErrorInvalidDeviceFunction);
     }
     if (!is_kernel(name, want)) {
@@ -201,6 +227,9 @@ cudaError_t cudaLaunchKernel(const void *func, dim3 grid, dim3 block, void **arg
                          "builds for the plan", name);
         free(built);
         e = mk_launch_kernel(launching_plan, stream, k, grid.x, block.x, args[0]);
+    } else if (launching_checksum != NULL) {
+        /* Its parameter also holds where S goes: not compared with one built from the plan. */
+        e = mk_launch_kernel(launching_checksum, stream, k, grid.x, block.x, args[0]);
     } else {
         e = mk_launch_gather((const fsd_gather_plan *)args[0], stream, k);
     }

@@ -117,6 +117,12 @@ void run_transpose16(const void *args, uint32_t grid, uint32_t block)
     fsdt_grid_transpose16<E, I, D>(param<fsd_transpose_args<D>>(args), grid, block);
 }
 
+template <int T, uint32_t W, typename I, int D>
+void run_checksum(const void *args, uint32_t grid, uint32_t block)
+{
+    fsdt_grid_checksum<T, W, I, D>(param<fsd_cs_args<D>>(args), grid, block);
+}
+
 template <typename T, int LW, int NDIM, typename I>
 void run_gather(const void *args, uint32_t grid, uint32_t block)
 {
@@ -124,7 +130,7 @@ void run_gather(const void *args, uint32_t grid, uint32_t block)
 }
 
 /* fsd_runs_kernel<NDIM, I, D>, fsd_transpose_kernel<I, D>, fsd_transpose16_kernel<E, I, D>,
- * fsd_gather_kernel<T, LW, NDIM, I>. */
+ * fsd_gather_kernel<T, LW, NDIM, I>, fsd_cs_kernel<W, I, D>, fsd_cst_kernel<E, I, D>. */
 template <int NDIM, typename I, int D>
 void add_runs(std::vector<mk_kernel> &t)
 {
@@ -145,6 +151,27 @@ void add_transposes(std::vector<mk_kernel> &t)
     add(t, "fsd_transpose16_kernel", uint_arg(16) + rest, bytes, run_transpose16<16, I, D>, transpose_args_of<D>);
 }
 
+/* fsd_cs_kernel<W, I, D> and fsd_cst_kernel<E, I, D> (checksum_launch.cu). Its parameter carries the destination of S as
+ * well as the plan's fields, so it is not compared with one built from the plan (args_of NULL). */
+template <typename I, int D>
+void add_checksum(std::vector<mk_kernel> &t)
+{
+    const std::string rest = type_arg<I>() + int_arg(D);
+    const size_t bytes = sizeof(fsd_cs_args<D>);
+    add(t, "fsd_cs_kernel", uint_arg(16) + rest, bytes, run_checksum<0, 16, I, D>, nullptr);
+    add(t, "fsd_cs_kernel", uint_arg(8) + rest, bytes, run_checksum<0, 8, I, D>, nullptr);
+    add(t, "fsd_cs_kernel", uint_arg(4) + rest, bytes, run_checksum<0, 4, I, D>, nullptr);
+    add(t, "fsd_cs_kernel", uint_arg(2) + rest, bytes, run_checksum<0, 2, I, D>, nullptr);
+    add(t, "fsd_cs_kernel", uint_arg(1) + rest, bytes, run_checksum<0, 1, I, D>, nullptr);
+    if (D == 16)
+        return; /* the transpose tiles: D 4 or 64 */
+    add(t, "fsd_cst_kernel", uint_arg(16) + rest, bytes, run_checksum<1, 16, I, D>, nullptr);
+    add(t, "fsd_cst_kernel", uint_arg(8) + rest, bytes, run_checksum<1, 8, I, D>, nullptr);
+    add(t, "fsd_cst_kernel", uint_arg(4) + rest, bytes, run_checksum<1, 4, I, D>, nullptr);
+    add(t, "fsd_cst_kernel", uint_arg(2) + rest, bytes, run_checksum<1, 2, I, D>, nullptr);
+    add(t, "fsd_cst_kernel", uint_arg(1) + rest, bytes, run_checksum<1, 1, I, D>, nullptr);
+}
+
 template <typename T, int LW, int NDIM, typename I>
 void add_gather(std::vector<mk_kernel> &t)
 {
@@ -163,6 +190,9 @@ void add_index(std::vector<mk_kernel> &t)
     add_runs<-1, I, FSD_PLAN_MAX_DIMS>(t);
     add_transposes<I, 4>(t);
     add_transposes<I, FSD_PLAN_MAX_DIMS>(t);
+    add_checksum<I, 4>(t);
+    add_checksum<I, 16>(t);
+    add_checksum<I, FSD_PLAN_MAX_DIMS>(t);
     add_gather<uint4, FSD_GATHER_INFLIGHT, FSD_GATHER_UNROLLED_DIMS, I>(t);
     add_gather<uint4, FSD_GATHER_INFLIGHT, -1, I>(t);
     add_gather<uint4, 2, FSD_GATHER_UNROLLED_DIMS, I>(t);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emulated_grid.h"
 #include "kernel_launch.h"
 #include "mock_internal.h"
 
@@ -89,6 +90,47 @@ cudaError_t mk_launch_plan(const fsd_plan *plan, cudaStream_t stream, int index6
     memcpy(op->plan, plan, sizeof *plan);
     op->index64 = index64;
     mk_enqueue(s, op, NULL, 0);
+    return cudaSuccess;
+}
+
+/* The checksum pack: the plan (its own copy) and where S goes. */
+typedef struct checksum_op {
+    fsd_plan plan;
+    uint64_t *sum;
+} checksum_op;
+
+static void run_checksum(void *arg)
+{
+    const checksum_op *o = arg;
+    mk_check_ready(o->plan.packed, "checksum kernel");
+    mk_check_ready(o->plan.strided, "checksum kernel");
+    mk_check_ready((const char *)o->sum, "checksum kernel");
+    uint64_t s = 0;
+    if (fsdt_emulate_checksum(&o->plan, 0, (int)(mk_rand() & 1), &s) != 0)
+        mk_violation("checksum kernel: the emulator refused the plan");
+    *o->sum += s;
+    mk.kernels++;
+}
+
+cudaError_t mk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t stream)
+{
+    cudaError_t e;
+    mk_stream *s = mk_launch_stream(stream, &e);
+    if (s == NULL || plan->path == FSD_PATH_EMPTY || plan->total_bytes == 0)
+        return e;
+    if (plan->dir != FSD_DIR_PACK || plan->begin != 0 || plan->end != plan->total_bytes ||
+        plan->cs_tiles == 0)
+        return cudaErrorInvalidValue;
+    if ((e = check_plan(s, plan)) != cudaSuccess)
+        return e;
+    if (!mk_reachable((const char *)sum, 0, (int64_t)sizeof *sum, s->device, "sum"))
+        return cudaErrorIllegalAddress;
+    checksum_op *o = malloc(sizeof *o);
+    if (o == NULL)
+        abort();
+    o->plan = *plan;
+    o->sum = sum;
+    mk_enqueue_call(s, run_checksum, o, sizeof *o, 1, MOCKCUDA_SPAN_KERNEL, (size_t)plan->total_bytes);
     return cudaSuccess;
 }
 

@@ -105,6 +105,11 @@ typedef struct fsdm_options {
  * to trace: r->modeled = 0 and r->note says so. Returns 0, or -1 for an unknown path. */
 int fsdm_model_plan(const fsd_plan *plan, const fsdm_options *opt, fsdm_report *r);
 
+/* The checksum pack (kernels/checksum_step.cuh, fsd_cs_kernel) of `plan`, a whole-tensor pack
+ * plan, with the grid fsd_plan_checksum gives for the model's GPU; the plan's memory is really
+ * read and written. Returns 0, or -1 for a plan the kernel does not take. */
+int fsdm_model_checksum(const fsd_plan *plan, const fsdm_options *opt, fsdm_report *r);
+
 /* The paged gather's kernel (kernels/gather_step.cuh) for `plan`, with the instantiation the
  * launch picks; the plan's memory (host memory laid out like the GPU's) is really read and
  * written. Returns 0. */

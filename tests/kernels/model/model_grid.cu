@@ -15,6 +15,7 @@
 #define FSDT_SHARED(ptr, bytes) fsdm_grid_shared((ptr), (bytes))
 #define FSDT_BARRIER() fsdm_grid_barrier()
 #define FSDT_EMULATE fsdm_emulate_traced
+#define FSDT_EMULATE_CHECKSUM fsdm_emulate_checksum_traced
 
 #include "plan.h"
 
@@ -28,12 +29,17 @@ static void fsdm_grid_launch(const char *kind, int tparam, int dims, size_t inde
     char name[160];
     if (kind[0] == 'r') /* runs: NDIM (GENERIC: -1), index type, dims */
         std::snprintf(name, sizeof name, "fsd_runs_kernel<%d, %s, %d>", tparam, index, dims);
+    else if (std::strcmp(kind, "checksum") == 0) /* gather word, index type, dims */
+        std::snprintf(name, sizeof name, "fsd_cs_kernel<%du, %s, %d>", tparam, index, dims);
+    else if (std::strcmp(kind, "checksum_t") == 0) /* element size, index type, dims */
+        std::snprintf(name, sizeof name, "fsd_cst_kernel<%du, %s, %d>", tparam, index, dims);
     else if (std::strcmp(kind, "transpose16") == 0) /* element size, index type, dims */
         std::snprintf(name, sizeof name, "fsd_transpose16_kernel<%du, %s, %d>", tparam, index, dims);
     else
         std::snprintf(name, sizeof name, "fsd_transpose_kernel<%s, %d>", index, dims);
     delete grid_trace;
-    grid_trace = new fsdm::trace(name, p.grid, p.block, grid_opt);
+    const uint32_t grid = std::strncmp(kind, "checksum", 8) == 0 ? p.cs_grid : p.grid;
+    grid_trace = new fsdm::trace(name, grid, p.block, grid_opt);
 }
 
 static void fsdm_grid_thread(uint32_t b, uint32_t t)
@@ -66,6 +72,26 @@ extern "C" int fsdm_model_plan(const fsd_plan *plan, const fsdm_options *opt, fs
     }
     grid_opt = opt;
     const int rc = fsdm_emulate_traced(plan, 0);
+    if (rc == 0 && grid_trace)
+        grid_trace->finish(r);
+    delete grid_trace;
+    grid_trace = nullptr;
+    grid_opt = nullptr;
+    return rc;
+}
+
+extern "C" int fsdm_model_checksum(const fsd_plan *plan, const fsdm_options *opt, fsdm_report *r)
+{
+    const fsdm_gpu *g = opt && opt->gpu ? opt->gpu : &fsdm_h200;
+    if (plan->path == FSD_PATH_EMPTY || plan->total_bytes == 0) {
+        std::memset(r, 0, sizeof *r);
+        std::snprintf(r->kernel, sizeof r->kernel, "none");
+        std::snprintf(r->note, sizeof r->note, "nothing to copy");
+        return 0;
+    }
+    grid_opt = opt;
+    uint64_t sum = 0;
+    const int rc = fsdm_emulate_checksum_traced(plan, (uint32_t)g->sms, 0, &sum);
     if (rc == 0 && grid_trace)
         grid_trace->finish(r);
     delete grid_trace;
