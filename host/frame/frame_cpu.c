@@ -23,6 +23,7 @@
 #include "cpu_simd.h"
 #include "cpu_transpose.h"
 #include "frame.h"
+#include "frame_leaf.h"
 #include "plan_build.h"
 #include "xxh3_leaf.cuh"
 
@@ -32,6 +33,10 @@
 #endif
 /* Shares of one tensor at most (fsd_cpu_shares: up to 8 per thread, 64 threads). */
 #define FSD_FRAME_MAX_SHARES 512
+
+#ifndef FSD_FRAME_UNPACK_SCRATCH
+#define FSD_FRAME_UNPACK_SCRATCH 0
+#endif
 
 _Static_assert(FSD_FRAME_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
 
@@ -65,22 +70,17 @@ static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, ui
     for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
         uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
         uint64_t n = e - b;
+        uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
-            const char *src = plan.strided + b;
-            sum += fsd_frame_leaves(src, n, b / FSD_XXH3_LEAF_BYTES);
-            if (stream)
-                fsd_cpu_stream_copy(packed + b, src, n, 1);
-            else
-                memcpy(packed + b, src, n);
+            sum += fsd_frame_copy_leaves(packed + b, plan.strided + b, n, k, stream);
         } else if (stream) {
             set_range(&plan, scratch, b, e);
             fsd_cpu_execute_opts(&plan, &cached);
-            sum += fsd_frame_leaves(scratch, n, b / FSD_XXH3_LEAF_BYTES);
-            fsd_cpu_stream_copy(packed + b, scratch, n, 1);
+            sum += fsd_frame_copy_leaves(packed + b, scratch, n, k, 1);
         } else {
             set_range(&plan, packed + b, b, e);
             fsd_cpu_execute_opts(&plan, &cached);
-            sum += fsd_frame_leaves(packed + b, n, b / FSD_XXH3_LEAF_BYTES);
+            sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
         }
     }
     if (stream)
@@ -93,18 +93,24 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
     fsd_plan plan;
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_UNPACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
+#if FSD_FRAME_UNPACK_SCRATCH
+    _Alignas(64) char scratch[FSD_FRAME_PIECE];
+#endif
     uint64_t sum = 0;
     for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
         uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
         uint64_t n = e - b;
-        sum += fsd_frame_leaves(packed + b, n, b / FSD_XXH3_LEAF_BYTES);
+        uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
-            if (stream)
-                fsd_cpu_stream_copy(plan.strided + b, packed + b, n, 1);
-            else
-                memcpy(plan.strided + b, packed + b, n);
+            sum += fsd_frame_copy_leaves(plan.strided + b, packed + b, n, k, stream);
         } else {
+#if FSD_FRAME_UNPACK_SCRATCH
+            sum += fsd_frame_copy_leaves(scratch, packed + b, n, k, 0);
+            set_range(&plan, scratch, b, e);
+#else
+            sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
             set_range(&plan, packed + b, b, e);
+#endif
             fsd_cpu_execute_opts(&plan, NULL);
         }
     }

@@ -1,0 +1,32 @@
+/*
+ * frame_leaf.h — a copy that hashes the frame checksum's 1 KiB leaves on the way
+ * (docs/frames.md, "On the CPU"): each 32-byte vector is loaded once, stored, and its XXH3
+ * stripe terms added (xxh3_leaf.cuh has the additive form), so that the hash's arithmetic runs
+ * while the copy waits on memory.
+ *   frame_leaf_copy.c  the dispatch (AVX2 where the CPU has it) and the portable form
+ *                      (memcpy or streaming copy, then fsd_frame_leaves: libxxhash)
+ *   frame_leaf_avx2.c  the fused AVX2 loop
+ */
+#ifndef FSD_FRAME_LEAF_H
+#define FSD_FRAME_LEAF_H
+
+#include <stdint.h>
+
+/*
+ * Copies n bytes from src to dst (the ranges do not overlap; any alignment) and returns
+ * fsd_frame_leaves(src, n, first): the sum of the terms of leaves first, first + 1, ... of
+ * those bytes, the last leaf zero-padded when n is not a multiple of 1 KiB. stream 1: dst's
+ * whole 64-byte lines get streaming stores, the partial lines at either end ordinary ones (the
+ * caller fences, fsd_cpu_stream_fence); stream 0: ordinary stores. dst NULL: hash only.
+ */
+uint64_t fsd_frame_copy_leaves(char *dst, const char *src, uint64_t n, uint64_t first, int stream);
+
+/* The same, by the portable form (libxxhash) and by the AVX2 loop, for the tests and the
+ * benchmark; fsd_frame_copy_leaves_avx2 only where fsd_frame_have_avx2() is 1. */
+uint64_t fsd_frame_copy_leaves_portable(char *dst, const char *src, uint64_t n, uint64_t first,
+                                        int stream);
+int fsd_frame_have_avx2(void);
+uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_t n, uint64_t first,
+                                    int stream);
+
+#endif
