@@ -34,10 +34,6 @@
 /* Shares of one tensor at most (fsd_cpu_shares: up to 8 per thread, 64 threads). */
 #define FSD_FRAME_MAX_SHARES 512
 
-#ifndef FSD_FRAME_UNPACK_SCRATCH
-#define FSD_FRAME_UNPACK_SCRATCH 0
-#endif
-
 _Static_assert(FSD_FRAME_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
 
 typedef enum job_kind { JOB_PACK, JOB_UNPACK, JOB_SUM } job_kind;
@@ -59,11 +55,52 @@ static void set_range(fsd_plan *p, char *packed, uint64_t begin, uint64_t end)
     p->end = end;
 }
 
+/* Plans whose runs are whole leaves (RUNS / GENERIC, not tiled, runs a multiple of 1 KiB):
+ * each piece moves run by run between the strided side and the packed side through the fused
+ * copy, with no scratch buffer and no second pass. */
+static int runs_of_leaves(const fsd_plan *p)
+{
+    return (p->path == FSD_PATH_RUNS || p->path == FSD_PATH_GENERIC) &&
+           p->run_bytes % FSD_XXH3_LEAF_BYTES == 0 && fsd_cpu_transpose_dim(p) < 0;
+}
+
+/* The strided address of run r's first byte. */
+static char *run_address(const fsd_plan *p, uint64_t r)
+{
+    int64_t off = 0;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        uint64_t q = fsd_div64(&p->div[d], r);
+        off += (int64_t)(r - q * p->shape[d]) * p->stride[d];
+        r = q;
+    }
+    return p->strided + off;
+}
+
+/* Packed bytes [b, e) of such a plan, run by run; `packed` is the tensor's packed byte 0. */
+static uint64_t move_runs_of_leaves(const fsd_plan *p, char *packed, uint64_t b, uint64_t e,
+                                    int stream)
+{
+    uint64_t sum = 0;
+    while (b < e) {
+        uint64_t r = b / p->run_bytes, y = (r + 1) * p->run_bytes;
+        y = y < e ? y : e;
+        char *s = run_address(p, r) + (b - r * p->run_bytes);
+        uint64_t k = b / FSD_XXH3_LEAF_BYTES;
+        if (p->dir == FSD_DIR_PACK)
+            sum += fsd_frame_copy_leaves(packed + b, s, y - b, k, stream);
+        else
+            sum += fsd_frame_copy_leaves(s, packed + b, y - b, k, stream);
+        b = y;
+    }
+    return sum;
+}
+
 static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
 {
     fsd_plan plan;
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_PACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
+    const int direct = runs_of_leaves(&plan);
     const fsd_cpu_opts cached = {FSD_CPU_STORE_CACHED, 1};
     _Alignas(64) char scratch[FSD_FRAME_PIECE];
     uint64_t sum = 0;
@@ -73,6 +110,8 @@ static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, ui
         uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
             sum += fsd_frame_copy_leaves(packed + b, plan.strided + b, n, k, stream);
+        } else if (direct) {
+            sum += move_runs_of_leaves(&plan, packed, b, e, stream);
         } else if (stream) {
             set_range(&plan, scratch, b, e);
             fsd_cpu_execute_opts(&plan, &cached);
@@ -93,9 +132,7 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
     fsd_plan plan;
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_UNPACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
-#if FSD_FRAME_UNPACK_SCRATCH
-    _Alignas(64) char scratch[FSD_FRAME_PIECE];
-#endif
+    const int direct = runs_of_leaves(&plan);
     uint64_t sum = 0;
     for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
         uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
@@ -103,14 +140,11 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
         uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
             sum += fsd_frame_copy_leaves(plan.strided + b, packed + b, n, k, stream);
+        } else if (direct) {
+            sum += move_runs_of_leaves(&plan, packed, b, e, stream);
         } else {
-#if FSD_FRAME_UNPACK_SCRATCH
-            sum += fsd_frame_copy_leaves(scratch, packed + b, n, k, 0);
-            set_range(&plan, scratch, b, e);
-#else
             sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
             set_range(&plan, packed + b, b, e);
-#endif
             fsd_cpu_execute_opts(&plan, NULL);
         }
     }

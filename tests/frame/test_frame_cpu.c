@@ -127,6 +127,46 @@ static void large_layouts(void **state)
     }
 }
 
+/* Views whose runs are whole leaves (frame_cpu.c moves them run by run through the fused
+ * copy): [A, B, C] out of [A, 2B + 1, C] (the two outer dims do not merge), runs of C elements
+ * of 2 bytes (1 or 2 KiB), the view 2 bytes into its storage; under and over the streaming
+ * threshold. */
+static void runs_of_whole_leaves(void **state)
+{
+    (void)state;
+    fsdt_rng r;
+    fsdt_rng_init(&r, g_seed, 9);
+    const int64_t dims[][3] = {{3, 341, 512}, {2, 1153, 1024}, {5, 1, 1024}, {1, 4800, 1024}};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        fsdt_case c;
+        memset(&c, 0, sizeof c);
+        const int64_t a = dims[i][0], bb = dims[i][1], cc = dims[i][2];
+        c.elem_size = 2;
+        c.storage_size = (size_t)(a * (2 * bb + 1) * cc) * 2 + 2;
+        c.storage = malloc(c.storage_size);
+        assert_non_null(c.storage);
+        fsdt_rng_fill(&r, c.storage, c.storage_size);
+        c.t.data = c.storage;
+        c.t.byte_offset = 2;
+        c.t.device = (DLDevice){kDLCPU, 0};
+        c.t.dtype = (DLDataType){kDLBfloat, 16, 1};
+        c.t.ndim = 3;
+        c.t.shape = c.shape;
+        c.t.strides = c.strides;
+        c.shape[0] = a, c.shape[1] = bb, c.shape[2] = cc;
+        c.strides[0] = (2 * bb + 1) * cc, c.strides[1] = 2 * cc, c.strides[2] = 1;
+        c.num_elems = (size_t)(a * bb * cc);
+        c.packed_size = c.num_elems * 2;
+        c.nests = 1;
+        snprintf(c.desc, sizeof c.desc, "runs of leaves: [%lld, %lld, %lld] of [%lld, %lld, %lld]",
+                 (long long)a, (long long)bb, (long long)cc, (long long)a, (long long)(2 * bb + 1),
+                 (long long)cc);
+        check_case(&c, NULL, "calling thread");
+        check_case(&c, g_ctx->pool, "pool");
+        free(c.storage);
+    }
+}
+
 /* fsd_frame_leaves on any cut at leaf boundaries, and the last leaf's padding. */
 static void leaves_any_cut(void **state)
 {
@@ -168,6 +208,7 @@ int main(void)
         cmocka_unit_test(leaves_any_cut),
         cmocka_unit_test(random_layouts),
         cmocka_unit_test(large_layouts),
+        cmocka_unit_test(runs_of_whole_leaves),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
