@@ -95,12 +95,94 @@ static uint64_t move_runs_of_leaves(const fsd_plan *p, char *packed, uint64_t b,
     return sum;
 }
 
+/* Plans whose runs are whole 64-byte stripes but not whole leaves: each leaf's 16 stripes are
+ * found by walking the runs, and move in one pass with their hash (fsd_frame_stripes). */
+static int runs_of_stripes(const fsd_plan *p)
+{
+    return (p->path == FSD_PATH_RUNS || p->path == FSD_PATH_GENERIC) && p->ndim > 0 &&
+           p->run_bytes % 64 == 0 && fsd_cpu_transpose_dim(p) < 0;
+}
+
+/* Bytes ahead of the stripes being moved whose first lines are prefetched (0: none). */
+#ifndef FSD_FRAME_STRIPE_PREFETCH
+#define FSD_FRAME_STRIPE_PREFETCH 2048
+#endif
+_Static_assert(FSD_FRAME_STRIPE_PREFETCH % 64 == 0, "the prefetch walk moves by stripes");
+
+/* A walk over a plan's runs, 64 bytes at a time: the odometer of cpu_copy.c's copy_runs. */
+typedef struct stripe_walk {
+    uint64_t coord[FSD_PLAN_MAX_DIMS];
+    int64_t soff; /* strided offset of the current run */
+    uint64_t in;  /* bytes into it                     */
+} stripe_walk;
+
+static void walk_init(stripe_walk *w, const fsd_plan *p, uint64_t off)
+{
+    uint64_t r = off / p->run_bytes;
+    w->in = off - r * p->run_bytes;
+    w->soff = 0;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        uint64_t q = fsd_div64(&p->div[d], r);
+        w->coord[d] = r - q * p->shape[d];
+        w->soff += (int64_t)w->coord[d] * p->stride[d];
+        r = q;
+    }
+}
+
+/* The strided address of the walk's next 64 bytes; past the last run the walk wraps to the
+ * first (only the prefetching walk goes there). */
+static char *walk_next(stripe_walk *w, const fsd_plan *p)
+{
+    char *a = p->strided + w->soff + w->in;
+    w->in += 64;
+    if (w->in < p->run_bytes)
+        return a;
+    w->in = 0;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        if (++w->coord[d] < p->shape[d]) {
+            w->soff += p->stride[d];
+            return a;
+        }
+        w->soff -= (int64_t)(p->shape[d] - 1) * p->stride[d];
+        w->coord[d] = 0;
+    }
+    return a;
+}
+
+/* Packed bytes [b, e) (whole leaves) of a plan of stripes; `w` is at b, `ahead` at b plus the
+ * prefetch distance. */
+static uint64_t move_stripes(const fsd_plan *p, stripe_walk *w, stripe_walk *ahead, char *packed,
+                             uint64_t b, uint64_t e, int stream)
+{
+    char *stripes[FSD_FRAME_PIECE / 64];
+    const uint64_t ns = (e - b) / 64;
+    const int pf = FSD_FRAME_STRIPE_PREFETCH > 0 && p->dir == FSD_DIR_PACK;
+    for (uint64_t i = 0; i < ns; i++) {
+        stripes[i] = walk_next(w, p);
+        if (pf) /* the source's line, into L1 */
+            fsd_cpu_prefetch_l1(walk_next(ahead, p), 0, 1);
+    }
+    return fsd_frame_stripes(packed + b, stripes, ns / 16, b / FSD_XXH3_LEAF_BYTES,
+                             p->dir == FSD_DIR_PACK, stream);
+}
+
+static void walks_init(stripe_walk *w, stripe_walk *ahead, const fsd_plan *p, uint64_t begin)
+{
+    walk_init(w, p, begin);
+    walk_init(ahead, p, begin + FSD_FRAME_STRIPE_PREFETCH < p->total_bytes
+                            ? begin + FSD_FRAME_STRIPE_PREFETCH : 0);
+}
+
 static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
 {
     fsd_plan plan;
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_PACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
     const int direct = runs_of_leaves(&plan);
+    const int striped = !direct && runs_of_stripes(&plan);
+    stripe_walk w, ahead;
+    if (striped)
+        walks_init(&w, &ahead, &plan, begin);
     const fsd_cpu_opts cached = {FSD_CPU_STORE_CACHED, 1};
     _Alignas(64) char scratch[FSD_FRAME_PIECE];
     uint64_t sum = 0;
@@ -112,6 +194,8 @@ static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, ui
             sum += fsd_frame_copy_leaves(packed + b, plan.strided + b, n, k, stream);
         } else if (direct) {
             sum += move_runs_of_leaves(&plan, packed, b, e, stream);
+        } else if (striped && n % FSD_XXH3_LEAF_BYTES == 0) {
+            sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
         } else if (stream) {
             set_range(&plan, scratch, b, e);
             fsd_cpu_execute_opts(&plan, &cached);
@@ -133,6 +217,10 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_UNPACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
     const int direct = runs_of_leaves(&plan);
+    const int striped = !direct && runs_of_stripes(&plan);
+    stripe_walk w, ahead;
+    if (striped)
+        walks_init(&w, &ahead, &plan, begin);
     uint64_t sum = 0;
     for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
         uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
@@ -142,6 +230,8 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
             sum += fsd_frame_copy_leaves(plan.strided + b, packed + b, n, k, stream);
         } else if (direct) {
             sum += move_runs_of_leaves(&plan, packed, b, e, stream);
+        } else if (striped && n % FSD_XXH3_LEAF_BYTES == 0) {
+            sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
         } else {
             sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
             set_range(&plan, packed + b, b, e);

@@ -29,4 +29,18 @@ int fsd_frame_have_avx2(void);
 uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_t n, uint64_t first,
                                     int stream);
 
+/*
+ * nleaves whole leaves whose 64-byte stripes lie at their own addresses on the strided side
+ * (stripes[16 j + s]: stripe s of leaf j) and back to back at `packed`: pack 1 copies the
+ * stripes to packed, pack 0 packed to the stripes; returns the sum of the leaves' terms (first
+ * the index of leaf 0). stream 1: streaming stores where the destination side of a leaf is
+ * 64-byte aligned throughout (ordinary stores for the other leaves; the caller fences).
+ */
+uint64_t fsd_frame_stripes(char *packed, char *const *stripes, uint64_t nleaves, uint64_t first,
+                           int pack, int stream);
+uint64_t fsd_frame_stripes_portable(char *packed, char *const *stripes, uint64_t nleaves,
+                                    uint64_t first, int pack, int stream);
+uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uint64_t nleaves,
+                                uint64_t first, int pack, int stream);
+
 #endif

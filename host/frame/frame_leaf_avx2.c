@@ -155,4 +155,73 @@ FSD_AVX2 uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_
     return sum;
 }
 
+/* ---- stripes at their own addresses ---------------------------------------------------- */
+
+enum { GATHER_PLAIN, GATHER_STREAM, SCATTER_PLAIN, SCATTER_STREAM };
+
+/* One leaf whose 16 stripes are at sp[0..15] on the strided side and at q (contiguous) on the
+ * packed side: GATHER copies sp -> q, SCATTER q -> sp; _STREAM with streaming stores. */
+FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp)
+{
+    const char *secret = (const char *)secret_words;
+    const int gather = mode == GATHER_PLAIN || mode == GATHER_STREAM;
+    const int stream = mode == GATHER_STREAM || mode == SCATTER_STREAM;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0;
+#pragma GCC unroll 8
+    for (unsigned st = 0; st < 16; st += 2) {
+        const char *k0 = secret + 8 * st, *k1 = st + 1 < 15 ? k0 + 8 : secret + FSD_XXH3_LAST_KEY;
+        const char *s0 = gather ? sp[st] : q + 64u * st;
+        const char *s1 = gather ? sp[st + 1] : q + 64u * st + 64;
+        char *d0 = gather ? q + 64u * st : sp[st];
+        char *d1 = gather ? q + 64u * st + 64 : sp[st + 1];
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)s0);
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(s0 + 32));
+        __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)s1);
+        __m256i v3 = _mm256_loadu_si256((const __m256i *)(const void *)(s1 + 32));
+        if (stream) {
+            _mm256_stream_si256((__m256i *)(void *)d0, v0);
+            _mm256_stream_si256((__m256i *)(void *)(d0 + 32), v1);
+            _mm256_stream_si256((__m256i *)(void *)d1, v2);
+            _mm256_stream_si256((__m256i *)(void *)(d1 + 32), v3);
+        } else {
+            _mm256_storeu_si256((__m256i *)(void *)d0, v0);
+            _mm256_storeu_si256((__m256i *)(void *)(d0 + 32), v1);
+            _mm256_storeu_si256((__m256i *)(void *)d1, v2);
+            _mm256_storeu_si256((__m256i *)(void *)(d1 + 32), v3);
+        }
+        a0 = add_terms(a0, v0, k0);
+        a1 = add_terms(a1, v1, k0 + 32);
+        b0 = add_terms(b0, v2, k1);
+        b1 = add_terms(b1, v3, k1 + 32);
+    }
+    fsd_xxh3_acc t;
+    _mm256_storeu_si256((__m256i *)(void *)&t.v[0], _mm256_add_epi64(a0, b0));
+    _mm256_storeu_si256((__m256i *)(void *)&t.v[4], _mm256_add_epi64(a1, b1));
+    return fsd_xxh3_merge(&t, FSD_XXH3_LEAF_BYTES);
+}
+
+FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uint64_t nleaves,
+                                         uint64_t first, int pack, int stream)
+{
+    uint64_t sum = 0;
+    for (uint64_t j = 0; j < nleaves; j++) {
+        char *q = packed + j * FSD_XXH3_LEAF_BYTES;
+        char *const *sp = stripes + 16 * j;
+        uintptr_t lines = 0; /* the destination side's addresses, or-ed */
+        if (pack)
+            lines = (uintptr_t)q;
+        else
+            for (int i = 0; i < 16; i++)
+                lines |= (uintptr_t)sp[i];
+        const int st = stream && (lines & 63) == 0;
+        uint64_t h;
+        if (pack)
+            h = st ? stripes_leaf(GATHER_STREAM, q, sp) : stripes_leaf(GATHER_PLAIN, q, sp);
+        else
+            h = st ? stripes_leaf(SCATTER_STREAM, q, sp) : stripes_leaf(SCATTER_PLAIN, q, sp);
+        sum += fsd_xxh3_8b(h, first + j);
+    }
+    return sum;
+}
+
 #endif

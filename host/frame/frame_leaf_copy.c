@@ -8,6 +8,7 @@
 #include "cpu_simd.h"
 #include "frame.h"
 #include "frame_leaf.h"
+#include "xxh3_leaf.cuh"
 
 uint64_t fsd_frame_copy_leaves_portable(char *dst, const char *src, uint64_t n, uint64_t first,
                                         int stream)
@@ -18,6 +19,21 @@ uint64_t fsd_frame_copy_leaves_portable(char *dst, const char *src, uint64_t n, 
     else if (dst != NULL)
         memcpy(dst, src, n);
     return sum;
+}
+
+uint64_t fsd_frame_stripes_portable(char *packed, char *const *stripes, uint64_t nleaves,
+                                    uint64_t first, int pack, int stream)
+{
+    (void)stream; /* ordinary stores: the portable form is the fallback, not the fast path */
+    const uint64_t n = nleaves * FSD_XXH3_LEAF_BYTES;
+    if (!pack) {
+        for (uint64_t i = 0; i < nleaves * 16; i++)
+            memcpy(stripes[i], packed + 64 * i, 64);
+        return fsd_frame_leaves(packed, n, first);
+    }
+    for (uint64_t i = 0; i < nleaves * 16; i++)
+        memcpy(packed + 64 * i, stripes[i], 64);
+    return fsd_frame_leaves(packed, n, first);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -37,11 +53,25 @@ uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_t n, uint
 {
     return fsd_frame_copy_leaves_portable(dst, src, n, first, stream);
 }
+
+uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uint64_t nleaves,
+                                uint64_t first, int pack, int stream)
+{
+    return fsd_frame_stripes_portable(packed, stripes, nleaves, first, pack, stream);
+}
 #endif
 
 uint64_t fsd_frame_copy_leaves(char *dst, const char *src, uint64_t n, uint64_t first, int stream)
 {
-    if (fsd_frame_have_avx2())
+    if (dst != NULL && fsd_frame_have_avx2())
         return fsd_frame_copy_leaves_avx2(dst, src, n, first, stream);
     return fsd_frame_copy_leaves_portable(dst, src, n, first, stream);
+}
+
+uint64_t fsd_frame_stripes(char *packed, char *const *stripes, uint64_t nleaves, uint64_t first,
+                           int pack, int stream)
+{
+    if (fsd_frame_have_avx2())
+        return fsd_frame_stripes_avx2(packed, stripes, nleaves, first, pack, stream);
+    return fsd_frame_stripes_portable(packed, stripes, nleaves, first, pack, stream);
 }
