@@ -7,6 +7,9 @@
  *    destination misalignments 0..63, ordinary and streaming stores, and hash only (dst NULL):
  *    the sum equals the reference and the bytes equal the source, with the guards around the
  *    destination intact.
+ *  - leaves whose 64-byte stripes lie at their own addresses (random, on 64-byte lines and
+ *    not): gathered into a packed buffer and scattered from one, streaming and not, the sum and
+ *    the bytes equal the reference and nothing else is written.
  * The AVX2 loop runs where the CPU has AVX2 (it says when it does not); the portable form and
  * the dispatcher always run.
  */
@@ -144,12 +147,97 @@ static void copies(void **state)
     free(src_buf);
 }
 
+typedef uint64_t (*stripes_fn)(char *, char *const *, uint64_t, uint64_t, int, int);
+
+static const struct {
+    const char *name;
+    stripes_fn fn;
+    int avx2;
+} g_sfns[] = {
+    {"avx2", fsd_frame_stripes_avx2, 1},
+    {"portable", fsd_frame_stripes_portable, 0},
+    {"dispatch", fsd_frame_stripes, 0},
+};
+
+/* Stripe i of a random leaf set lives in slot i of `wide` (128 bytes a slot, the stripes in a
+ * random order of the slots), at offset 0 (aligned) or 0..63 into the slot. */
+static void stripes(void **state)
+{
+    (void)state;
+    fsdt_rng r;
+    fsdt_rng_init(&r, g_seed, 3);
+    enum { LEAVES = 8, NS = 16 * LEAVES, SLOT = 128 };
+    unsigned char *packed = malloc(LEAVES * 1024 + 64), *wide = malloc(NS * SLOT + 64);
+    unsigned char *want_wide = malloc(NS * SLOT + 64);
+    unsigned char *gpacked = fsdt_guarded_alloc(LEAVES * 1024 + 64, 0xA5);
+    assert_true(packed && wide && want_wide && gpacked);
+    char *sp[NS];
+    uint32_t slot[NS];
+    for (int round = 0; round < 400; round++) {
+        uint64_t nleaves = (uint64_t)fsdt_rng_range(&r, 0, LEAVES), first = fsdt_rng_next(&r) >> 20;
+        int aligned = round % 2, pack = (round / 2) % 2, stream = (round / 4) % 2;
+        unsigned pmis = aligned ? 0 : (unsigned)fsdt_rng_range(&r, 0, 63);
+        for (uint32_t i = 0; i < NS; i++)
+            slot[i] = i;
+        for (uint32_t i = NS - 1; i > 0; i--) {
+            uint32_t j = (uint32_t)fsdt_rng_range(&r, 0, i), t = slot[i];
+            slot[i] = slot[j];
+            slot[j] = t;
+        }
+        unsigned char *wbase = wide + (64 - ((uintptr_t)wide & 63)) % 64; /* on a line */
+        for (uint32_t i = 0; i < NS; i++)
+            sp[i] = (char *)wbase + SLOT * slot[i] + (aligned ? 0 : fsdt_rng_range(&r, 0, 63));
+        for (size_t f = 0; f < sizeof g_sfns / sizeof g_sfns[0]; f++) {
+            if (g_sfns[f].avx2 && !fsd_frame_have_avx2())
+                continue;
+            char *q = (char *)gpacked + pmis;
+            uint64_t n = nleaves * 1024;
+            fsdt_rng_fill(&r, wide, NS * SLOT + 64);
+            memcpy(want_wide, wide, NS * SLOT + 64);
+            memset(gpacked, 0xA5, LEAVES * 1024 + 64);
+            if (pack) {
+                for (uint64_t i = 0; i < 16 * nleaves; i++)
+                    memcpy(packed + 64 * i, sp[i], 64);
+            } else {
+                fsdt_rng_fill(&r, packed, n);
+                memcpy(q, packed, n);
+                for (uint64_t i = 0; i < 16 * nleaves; i++)
+                    memcpy(want_wide + (sp[i] - (char *)wide), packed + 64 * i, 64);
+            }
+            uint64_t want = ref_sum(packed, n, first);
+            uint64_t got = g_sfns[f].fn(q, sp, nleaves, first, pack, stream);
+            fsd_cpu_stream_fence();
+            const char *how = pack ? "gather" : "scatter";
+            if (got != want)
+                fail_msg("%s %s, %llu leaves, %s, %s: sum %016llx, reference %016llx",
+                         g_sfns[f].name, how, (unsigned long long)nleaves,
+                         aligned ? "on lines" : "off lines", stream ? "streaming" : "ordinary",
+                         (unsigned long long)got, (unsigned long long)want);
+            if (pack && (fsdt_first_diff((unsigned char *)q, packed, n) >= 0 ||
+                         !fsdt_all_equal(gpacked, pmis, 0xA5) ||
+                         !fsdt_all_equal((unsigned char *)q + n, LEAVES * 1024 + 64 - pmis - n, 0xA5) ||
+                         memcmp(wide, want_wide, NS * SLOT + 64) != 0))
+                fail_msg("%s gather, %llu leaves: bytes differ", g_sfns[f].name,
+                         (unsigned long long)nleaves);
+            if (!pack && memcmp(wide, want_wide, NS * SLOT + 64) != 0)
+                fail_msg("%s scatter, %llu leaves, %s, %s: bytes differ", g_sfns[f].name,
+                         (unsigned long long)nleaves, aligned ? "on lines" : "off lines",
+                         stream ? "streaming" : "ordinary");
+        }
+    }
+    fsdt_guarded_free(gpacked);
+    free(want_wide);
+    free(wide);
+    free(packed);
+}
+
 int main(void)
 {
     g_seed = fsdt_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_leaf),
         cmocka_unit_test(copies),
+        cmocka_unit_test(stripes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
