@@ -129,41 +129,51 @@ static void walk_init(stripe_walk *w, const fsd_plan *p, uint64_t off)
     }
 }
 
-/* The strided address of the walk's next 64 bytes; past the last run the walk wraps to the
- * first (only the prefetching walk goes there). */
-static char *walk_next(stripe_walk *w, const fsd_plan *p)
+/* Moves the walk `bytes` on (at most to the end of the current run); past the last run it
+ * wraps to the first (only the prefetching walk goes there). */
+static void walk_advance(stripe_walk *w, const fsd_plan *p, uint64_t bytes)
 {
-    char *a = p->strided + w->soff + w->in;
-    w->in += 64;
+    w->in += bytes;
     if (w->in < p->run_bytes)
-        return a;
+        return;
     w->in = 0;
     for (int d = p->ndim - 1; d >= 0; d--) {
         if (++w->coord[d] < p->shape[d]) {
             w->soff += p->stride[d];
-            return a;
+            return;
         }
         w->soff -= (int64_t)(p->shape[d] - 1) * p->stride[d];
         w->coord[d] = 0;
     }
-    return a;
+}
+
+/* The addresses of the walk's next n stripes. */
+static void walk_stripes(stripe_walk *w, const fsd_plan *p, char **out, uint64_t n)
+{
+    for (uint64_t i = 0; i < n;) {
+        char *a = p->strided + w->soff + w->in;
+        uint64_t m = (p->run_bytes - w->in) / 64;
+        m = m < n - i ? m : n - i;
+        for (uint64_t j = 0; j < m; j++)
+            out[i + j] = a + 64 * j;
+        i += m;
+        walk_advance(w, p, 64 * m);
+    }
 }
 
 /* Packed bytes [b, e) (whole leaves) of a plan of stripes; `w` is at b, `ahead` at b plus the
- * prefetch distance. */
+ * prefetch distance (pack: the source's lines are prefetched into L1 as the stripes move). */
 static uint64_t move_stripes(const fsd_plan *p, stripe_walk *w, stripe_walk *ahead, char *packed,
                              uint64_t b, uint64_t e, int stream)
 {
-    char *stripes[FSD_FRAME_PIECE / 64];
+    char *stripes[FSD_FRAME_PIECE / 64], *pf[FSD_FRAME_PIECE / 64];
     const uint64_t ns = (e - b) / 64;
-    const int pf = FSD_FRAME_STRIPE_PREFETCH > 0 && p->dir == FSD_DIR_PACK;
-    for (uint64_t i = 0; i < ns; i++) {
-        stripes[i] = walk_next(w, p);
-        if (pf) /* the source's line, into L1 */
-            fsd_cpu_prefetch_l1(walk_next(ahead, p), 0, 1);
-    }
-    return fsd_frame_stripes(packed + b, stripes, ns / 16, b / FSD_XXH3_LEAF_BYTES,
-                             p->dir == FSD_DIR_PACK, stream);
+    const int prefetch = FSD_FRAME_STRIPE_PREFETCH > 0 && p->dir == FSD_DIR_PACK;
+    walk_stripes(w, p, stripes, ns);
+    if (prefetch)
+        walk_stripes(ahead, p, pf, ns);
+    return fsd_frame_stripes(packed + b, stripes, prefetch ? pf : NULL, ns / 16,
+                             b / FSD_XXH3_LEAF_BYTES, p->dir == FSD_DIR_PACK, stream);
 }
 
 static void walks_init(stripe_walk *w, stripe_walk *ahead, const fsd_plan *p, uint64_t begin)

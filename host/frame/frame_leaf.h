@@ -35,12 +35,14 @@ uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_t n, uint
  * stripes to packed, pack 0 packed to the stripes; returns the sum of the leaves' terms (first
  * the index of leaf 0). stream 1: streaming stores where the destination side of a leaf is
  * 64-byte aligned throughout (ordinary stores for the other leaves; the caller fences).
+ * prefetch: NULL, or as many addresses as stripes, whose lines are prefetched into L1 as the
+ * stripe of the same index is moved (the AVX2 loop; the portable form ignores them).
  */
-uint64_t fsd_frame_stripes(char *packed, char *const *stripes, uint64_t nleaves, uint64_t first,
-                           int pack, int stream);
-uint64_t fsd_frame_stripes_portable(char *packed, char *const *stripes, uint64_t nleaves,
-                                    uint64_t first, int pack, int stream);
-uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uint64_t nleaves,
-                                uint64_t first, int pack, int stream);
+uint64_t fsd_frame_stripes(char *packed, char *const *stripes, char *const *prefetch,
+                           uint64_t nleaves, uint64_t first, int pack, int stream);
+uint64_t fsd_frame_stripes_portable(char *packed, char *const *stripes, char *const *prefetch,
+                                    uint64_t nleaves, uint64_t first, int pack, int stream);
+uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, char *const *prefetch,
+                                uint64_t nleaves, uint64_t first, int pack, int stream);
 
 #endif

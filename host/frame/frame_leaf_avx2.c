@@ -161,7 +161,7 @@ enum { GATHER_PLAIN, GATHER_STREAM, SCATTER_PLAIN, SCATTER_STREAM };
 
 /* One leaf whose 16 stripes are at sp[0..15] on the strided side and at q (contiguous) on the
  * packed side: GATHER copies sp -> q, SCATTER q -> sp; _STREAM with streaming stores. */
-FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp)
+FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp, char *const *pf)
 {
     const char *secret = (const char *)secret_words;
     const int gather = mode == GATHER_PLAIN || mode == GATHER_STREAM;
@@ -170,6 +170,10 @@ FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp)
 #pragma GCC unroll 8
     for (unsigned st = 0; st < 16; st += 2) {
         const char *k0 = secret + 8 * st, *k1 = st + 1 < 15 ? k0 + 8 : secret + FSD_XXH3_LAST_KEY;
+        if (pf != NULL) {
+            _mm_prefetch(pf[st], _MM_HINT_T0);
+            _mm_prefetch(pf[st + 1], _MM_HINT_T0);
+        }
         const char *s0 = gather ? sp[st] : q + 64u * st;
         const char *s1 = gather ? sp[st + 1] : q + 64u * st + 64;
         char *d0 = gather ? q + 64u * st : sp[st];
@@ -200,13 +204,15 @@ FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp)
     return fsd_xxh3_merge(&t, FSD_XXH3_LEAF_BYTES);
 }
 
-FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uint64_t nleaves,
-                                         uint64_t first, int pack, int stream)
+FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes,
+                                         char *const *prefetch, uint64_t nleaves, uint64_t first,
+                                         int pack, int stream)
 {
     uint64_t sum = 0;
     for (uint64_t j = 0; j < nleaves; j++) {
         char *q = packed + j * FSD_XXH3_LEAF_BYTES;
         char *const *sp = stripes + 16 * j;
+        char *const *pf = prefetch != NULL ? prefetch + 16 * j : NULL;
         uintptr_t lines = 0; /* the destination side's addresses, or-ed */
         if (pack)
             lines = (uintptr_t)q;
@@ -216,9 +222,10 @@ FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uin
         const int st = stream && (lines & 63) == 0;
         uint64_t h;
         if (pack)
-            h = st ? stripes_leaf(GATHER_STREAM, q, sp) : stripes_leaf(GATHER_PLAIN, q, sp);
+            h = st ? stripes_leaf(GATHER_STREAM, q, sp, pf) : stripes_leaf(GATHER_PLAIN, q, sp, pf);
         else
-            h = st ? stripes_leaf(SCATTER_STREAM, q, sp) : stripes_leaf(SCATTER_PLAIN, q, sp);
+            h = st ? stripes_leaf(SCATTER_STREAM, q, sp, pf)
+                   : stripes_leaf(SCATTER_PLAIN, q, sp, pf);
         sum += fsd_xxh3_8b(h, first + j);
     }
     return sum;

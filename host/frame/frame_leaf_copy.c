@@ -21,9 +21,10 @@ uint64_t fsd_frame_copy_leaves_portable(char *dst, const char *src, uint64_t n, 
     return sum;
 }
 
-uint64_t fsd_frame_stripes_portable(char *packed, char *const *stripes, uint64_t nleaves,
-                                    uint64_t first, int pack, int stream)
+uint64_t fsd_frame_stripes_portable(char *packed, char *const *stripes, char *const *prefetch,
+                                    uint64_t nleaves, uint64_t first, int pack, int stream)
 {
+    (void)prefetch;
     (void)stream; /* ordinary stores: the portable form is the fallback, not the fast path */
     const uint64_t n = nleaves * FSD_XXH3_LEAF_BYTES;
     if (!pack) {
@@ -54,10 +55,10 @@ uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_t n, uint
     return fsd_frame_copy_leaves_portable(dst, src, n, first, stream);
 }
 
-uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, uint64_t nleaves,
-                                uint64_t first, int pack, int stream)
+uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes, char *const *prefetch,
+                                uint64_t nleaves, uint64_t first, int pack, int stream)
 {
-    return fsd_frame_stripes_portable(packed, stripes, nleaves, first, pack, stream);
+    return fsd_frame_stripes_portable(packed, stripes, prefetch, nleaves, first, pack, stream);
 }
 #endif
 
@@ -68,10 +69,10 @@ uint64_t fsd_frame_copy_leaves(char *dst, const char *src, uint64_t n, uint64_t 
     return fsd_frame_copy_leaves_portable(dst, src, n, first, stream);
 }
 
-uint64_t fsd_frame_stripes(char *packed, char *const *stripes, uint64_t nleaves, uint64_t first,
-                           int pack, int stream)
+uint64_t fsd_frame_stripes(char *packed, char *const *stripes, char *const *prefetch,
+                           uint64_t nleaves, uint64_t first, int pack, int stream)
 {
     if (fsd_frame_have_avx2())
-        return fsd_frame_stripes_avx2(packed, stripes, nleaves, first, pack, stream);
-    return fsd_frame_stripes_portable(packed, stripes, nleaves, first, pack, stream);
+        return fsd_frame_stripes_avx2(packed, stripes, prefetch, nleaves, first, pack, stream);
+    return fsd_frame_stripes_portable(packed, stripes, prefetch, nleaves, first, pack, stream);
 }

@@ -147,7 +147,7 @@ static void copies(void **state)
     free(src_buf);
 }
 
-typedef uint64_t (*stripes_fn)(char *, char *const *, uint64_t, uint64_t, int, int);
+typedef uint64_t (*stripes_fn)(char *, char *const *, char *const *, uint64_t, uint64_t, int, int);
 
 static const struct {
     const char *name;
@@ -205,7 +205,7 @@ static void stripes(void **state)
                     memcpy(want_wide + (sp[i] - (char *)wide), packed + 64 * i, 64);
             }
             uint64_t want = ref_sum(packed, n, first);
-            uint64_t got = g_sfns[f].fn(q, sp, nleaves, first, pack, stream);
+            uint64_t got = g_sfns[f].fn(q, sp, round % 3 ? sp : NULL, nleaves, first, pack, stream);
             fsd_cpu_stream_fence();
             const char *how = pack ? "gather" : "scatter";
             if (got != want)
