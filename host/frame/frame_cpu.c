@@ -2,20 +2,29 @@
  * frame_cpu.c — a tensor's checksum computed in the pass that packs or unpacks it, on the CPU
  * (see frame.h; the measurements behind the choices are in docs/frames.md).
  *
- * The packed bytes are cut into pieces of FSD_FRAME_PIECE bytes (whole 1 KiB leaves) that stay
- * in L1, and each piece is hashed while it is there:
- *  - pack, large tensors (the CPU path streams from FSD_CPU_STREAM_MIN_BYTES): the piece is
- *    packed into a scratch buffer with ordinary stores, hashed, and streamed out to dst (as the
- *    gather buffer of cpu_copy.c does), so dst is written with streaming stores as by fsd_pack;
- *  - pack, smaller tensors: the piece is packed into dst with ordinary stores and hashed there;
- *  - unpack: the piece of packed bytes is hashed (which brings it into L1), then unpacked from
- *    there by the CPU engine with the stores fsd_unpack would use;
- *  - contiguous tensors: the piece is hashed where it is, then copied.
- * Every byte is read from memory once. Each piece is one range of the tensor's plan; the CPU
- * engine (cpu_copy.c, cpu_transpose.c) reads only `begin`, `end` and `packed` of a plan's range
- * fields, so one plan per share serves all its pieces (test_frame_cpu checks the bytes against
- * fsd_pack on random layouts). On a pool, the tensor is cut into shares at leaf boundaries;
- * each share returns the sum of its leaves' terms, and the sums are added (in any order).
+ * The packed bytes are cut into pieces of FSD_FRAME_PIECE bytes (whole 1 KiB leaves). Where the
+ * CPU has AVX2, the bytes are hashed in the loop that moves them (frame_leaf.h: each 32-byte
+ * vector is loaded once, stored, and its XXH3 terms added), so the hash's arithmetic overlaps
+ * the memory traffic:
+ *  - contiguous tensors: the fused copy between the tensor and the packed bytes;
+ *  - runs that are whole leaves (a token slice's rows): the fused copy, run by run;
+ *  - runs that are whole 64-byte stripes (a head subset's 256-byte rows, a permute's): each
+ *    leaf's 16 stripes are found by walking the runs, and move in the fused gather or scatter,
+ *    with the source's stripes FSD_FRAME_STRIPE_PREFETCH bytes ahead prefetched as it goes;
+ *  - anything else, pack of large tensors (the CPU path streams from FSD_CPU_STREAM_MIN_BYTES):
+ *    the piece is packed into a scratch buffer in L1 by the CPU engine with ordinary stores,
+ *    then streamed out to dst by the fused copy, so dst gets streaming stores as by fsd_pack;
+ *  - anything else, pack of smaller tensors: the piece is packed into dst with ordinary stores
+ *    and hashed there (libxxhash);
+ *  - anything else, unpack: the piece of packed bytes is hashed (libxxhash; this brings it into
+ *    L1), then unpacked from there by the CPU engine with the stores fsd_unpack would use.
+ * Without AVX2 the fused copy is a copy followed by libxxhash's hash of the piece in L1, and
+ * runs of stripes take the scratch path. Every byte is read from memory once. Each piece is
+ * one range of the tensor's plan; the CPU engine (cpu_copy.c, cpu_transpose.c) reads only
+ * `begin`, `end` and `packed` of a plan's range fields, so one plan per share serves all its
+ * pieces (test_frame_cpu checks the bytes against fsd_pack on random layouts and on each of the
+ * paths above). On a pool, the tensor is cut into shares at leaf boundaries; each share
+ * returns the sum of its leaves' terms, and the sums are added (in any order).
  */
 #include <string.h>
 
@@ -96,11 +105,12 @@ static uint64_t move_runs_of_leaves(const fsd_plan *p, char *packed, uint64_t b,
 }
 
 /* Plans whose runs are whole 64-byte stripes but not whole leaves: each leaf's 16 stripes are
- * found by walking the runs, and move in one pass with their hash (fsd_frame_stripes). */
+ * found by walking the runs, and move in one pass with their hash (fsd_frame_stripes). Only
+ * with AVX2: the portable form copies and then hashes, which the scratch path does better. */
 static int runs_of_stripes(const fsd_plan *p)
 {
     return (p->path == FSD_PATH_RUNS || p->path == FSD_PATH_GENERIC) && p->ndim > 0 &&
-           p->run_bytes % 64 == 0 && fsd_cpu_transpose_dim(p) < 0;
+           p->run_bytes % 64 == 0 && fsd_cpu_transpose_dim(p) < 0 && fsd_frame_have_avx2();
 }
 
 /* Bytes ahead of the stripes being moved whose first lines are prefetched (0: none). */

@@ -1,6 +1,6 @@
 /*
- * frame_leaf_avx2.c — fsd_frame_copy_leaves_avx2 (frame_leaf.h): a copy that adds each 32-byte
- * vector's XXH3 terms (xxh3_leaf.cuh; xxHash's XXH3_accumulate_512_avx2 without the scramble,
+ * frame_leaf_avx2.c — fsd_frame_copy_leaves_avx2 and fsd_frame_stripes_avx2 (frame_leaf.h): a
+ * copy, or a gather or scatter of 64-byte stripes, that adds each 32-byte vector's XXH3 terms (xxh3_leaf.cuh; xxHash's XXH3_accumulate_512_avx2 without the scramble,
  * which a 1 KiB input never reaches) as it passes, then merges each leaf as XXH3_64bits of 1024
  * bytes does. For lane i of a stripe with key word w, the vector form of
  *     acc[i ^ 1] += v;   acc[i] += lo32(v ^ w) * hi32(v ^ w)
@@ -32,12 +32,6 @@ static const uint64_t secret_words[24] __attribute__((aligned(64))) = {
     0xc3ebd33483acc5eaull, 0xeb6313faffa081c5ull, 0x49daf0b751dd0d17ull, 0x9e68d429265516d3ull,
     0xfca1477d58be162bull, 0xce31d07ad1b8f88full, 0x280416958f3acb45ull, 0x7e404bbbcafbd7afull,
 };
-
-/* Bytes ahead of the vectors being hashed that each stripe prefetches into L1 (xxHash's own
- * loop prefetches 384 bytes ahead); 0: none. */
-#ifndef FSD_FRAME_LEAF_PREFETCH
-#define FSD_FRAME_LEAF_PREFETCH 0
-#endif
 
 /* What happens to each vector besides its hash. */
 enum {
@@ -76,13 +70,6 @@ FSD_AVX2_INLINE uint64_t leaf(int mode, char *d, const char *s, uint64_t shift)
     for (unsigned st = 0; st < 16; st += 2) {
         const char *k0 = secret + 8 * st, *k1 = st + 1 < 15 ? k0 + 8 : secret + FSD_XXH3_LAST_KEY;
         uint64_t o = 64u * st;
-        if (FSD_FRAME_LEAF_PREFETCH > 0 && mode != STORE_SHIFT) {
-            /* an address computed as an integer: it may lie past the bytes, and prefetches
-             * never fault */
-            uintptr_t ahead = (uintptr_t)s + o + FSD_FRAME_LEAF_PREFETCH;
-            _mm_prefetch((const char *)ahead, _MM_HINT_T0);
-            _mm_prefetch((const char *)(ahead + 64), _MM_HINT_T0);
-        }
         __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(s + o));
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(s + o + 32));
         __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)(s + o + 64));
