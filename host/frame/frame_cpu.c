@@ -17,7 +17,8 @@
  *  - anything else, pack of smaller tensors: the piece is packed into dst with ordinary stores
  *    and hashed there (libxxhash);
  *  - anything else, unpack: the piece of packed bytes is hashed (libxxhash; this brings it into
- *    L1), then unpacked from there by the CPU engine with the stores fsd_unpack would use.
+ *    L1), then unpacked from there by the CPU engine with the stores fsd_unpack would use,
+ *    while the next piece is prefetched into L2.
  * Without AVX2 the fused copy is a copy followed by libxxhash's hash of the piece in L1, and
  * runs of stripes take the scratch path. Every byte is read from memory once. Each piece is
  * one range of the tensor's plan; the CPU engine (cpu_copy.c, cpu_transpose.c) reads only
@@ -254,6 +255,10 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
             sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
         } else {
             sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
+            /* the next piece into L2 while the CPU engine stores this one: its hash then
+             * reads from L2 (the transpose's read, 0.81 -> 0.92 x fsd_unpack) */
+            if (e < end)
+                fsd_cpu_prefetch_l2(packed + e, 0, end - e < FSD_FRAME_PIECE ? end - e : FSD_FRAME_PIECE);
             set_range(&plan, packed + b, b, e);
             fsd_cpu_execute_opts(&plan, NULL);
         }
