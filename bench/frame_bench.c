@@ -3,9 +3,11 @@
  *
  *   --group hash   hashes of 1 KiB pieces that stay in L1, GB/s: the frame's leaf (XXH3-64 by
  *                  libxxhash, through its default entry and its x86 dispatcher; with the
- *                  index-keyed term; fsd_frame_leaves over the 16 KiB), XXH64, CRC32C with the SSE4.2 instruction (one stream,
- *                  and three independent streams without the combination: an upper bound),
- *                  and the additive form of kernels/xxh3_leaf.cuh in scalar C (the GPU's form).
+ *                  index-keyed term; fsd_frame_leaves over the 16 KiB; the fused AVX2 loop of
+ *                  host/frame/frame_leaf_avx2.c hashing only, and copying to a second buffer in
+ *                  L1), XXH64, CRC32C with the SSE4.2 instruction (one stream, and three
+ *                  independent streams without the combination: an upper bound), and the
+ *                  additive form of kernels/xxh3_leaf.cuh in scalar C (the GPU's form).
  *   --group frame  a KV-cache chunk in the views of fastserde-bench (bench_views.h), one tensor
  *                  per frame, in one process on the same bytes: fsd_pack next to
  *                  fsd_frame_write with the checksum on and off, fsd_unpack into the view next
@@ -161,9 +163,11 @@ static void bench_hashes(int iters, int reps)
                         if (k == 0)
                             sink += fsd_frame_leaves(buf, PIECE, 0);
                         break;
-                    case H_FUSED:
+                    case H_FUSED: /* the AVX2 loop itself: the dispatcher hashes by libxxhash */
                         if (k == 0)
-                            sink += fsd_frame_copy_leaves(NULL, (const char *)buf, PIECE, 0, 0);
+                            sink += fsd_frame_have_avx2()
+                                        ? fsd_frame_copy_leaves_avx2(NULL, (const char *)buf, PIECE, 0, 0)
+                                        : fsd_frame_leaves(buf, PIECE, 0);
                         break;
                     case H_FUSED_COPY:
                         if (k == 0)
