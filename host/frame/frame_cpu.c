@@ -44,7 +44,18 @@
 /* Shares of one tensor at most (fsd_cpu_shares: up to 8 per thread, 64 threads). */
 #define FSD_FRAME_MAX_SHARES 512
 
+/* Bytes per piece where the CPU engine unpacks from the hashed piece (transposes, short or odd
+ * runs): larger, as the engine's tiles move a piece at a time (a transpose's piece of 8 KiB is
+ * 16 of its rows), and the next piece is prefetched into L2 meanwhile. The transpose's read
+ * against fsd_unpack, A/B builds in one process (--cputime): 0.65 x with 4 KiB, 0.90 with
+ * 8 KiB, 1.12-1.17 with 16 KiB, 1.19 with 32 KiB, 1.22 with 64 KiB; the writes keep 8 KiB (16
+ * KiB made the transpose's write 0.78 x instead of 1.5: its scratch buffer leaves L1). */
+#ifndef FSD_FRAME_UNPACK_PIECE
+#define FSD_FRAME_UNPACK_PIECE 32768
+#endif
+
 _Static_assert(FSD_FRAME_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
+_Static_assert(FSD_FRAME_UNPACK_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
 
 typedef enum job_kind { JOB_PACK, JOB_UNPACK, JOB_SUM } job_kind;
 
@@ -243,8 +254,10 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
     if (striped)
         walks_init(&w, &ahead, &plan, begin);
     uint64_t sum = 0;
-    for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
-        uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
+    const uint64_t piece = plan.path == FSD_PATH_CONTIG || direct || striped
+                               ? FSD_FRAME_PIECE : FSD_FRAME_UNPACK_PIECE;
+    for (uint64_t b = begin; b < end; b += piece) {
+        uint64_t e = end - b < piece ? end : b + piece;
         uint64_t n = e - b;
         uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
@@ -258,7 +271,7 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
             /* the next piece into L2 while the CPU engine stores this one: its hash then
              * reads from L2 (the transpose's read, 0.81 -> 0.92 x fsd_unpack) */
             if (e < end)
-                fsd_cpu_prefetch_l2(packed + e, 0, end - e < FSD_FRAME_PIECE ? end - e : FSD_FRAME_PIECE);
+                fsd_cpu_prefetch_l2(packed + e, 0, end - e < piece ? end - e : piece);
             set_range(&plan, packed + b, b, e);
             fsd_cpu_execute_opts(&plan, NULL);
         }
