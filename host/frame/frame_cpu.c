@@ -16,9 +16,9 @@
  *    then streamed out to dst by the fused copy, so dst gets streaming stores as by fsd_pack;
  *  - anything else, pack of smaller tensors: the piece is packed into dst with ordinary stores
  *    and hashed there (libxxhash);
- *  - anything else, unpack: the piece of packed bytes is hashed (libxxhash; this brings it into
- *    L1), then unpacked from there by the CPU engine with the stores fsd_unpack would use,
- *    while the next piece is prefetched into L2.
+ *  - anything else, unpack: a piece of FSD_FRAME_UNPACK_PIECE packed bytes is hashed
+ *    (libxxhash; this brings it into the caches), then unpacked from there by the CPU engine
+ *    with the stores fsd_unpack would use, while the next piece is prefetched into L2.
  * Without AVX2 the fused copy is a copy followed by libxxhash's hash of the piece in L1, and
  * runs of stripes take the scratch path. Every byte is read from memory once. Each piece is
  * one range of the tensor's plan; the CPU engine (cpu_copy.c, cpu_transpose.c) reads only
