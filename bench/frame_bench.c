@@ -3,9 +3,11 @@
  *
  *   --group hash   hashes of 1 KiB pieces that stay in L1, GB/s: the frame's leaf (XXH3-64 by
  *                  libxxhash, through its default entry and its x86 dispatcher; with the
- *                  index-keyed term; fsd_frame_leaves over the 16 KiB), XXH64, CRC32C with the SSE4.2 instruction (one stream,
- *                  and three independent streams without the combination: an upper bound),
- *                  and the additive form of kernels/xxh3_leaf.cuh in scalar C (the GPU's form).
+ *                  index-keyed term; fsd_frame_leaves over the 16 KiB; the fused AVX2 loop of
+ *                  host/frame/frame_leaf_avx2.c hashing only, and copying to a second buffer in
+ *                  L1), XXH64, CRC32C with the SSE4.2 instruction (one stream, and three
+ *                  independent streams without the combination: an upper bound), and the
+ *                  additive form of kernels/xxh3_leaf.cuh in scalar C (the GPU's form).
  *   --group frame  a KV-cache chunk in the views of fastserde-bench (bench_views.h), one tensor
  *                  per frame, in one process on the same bytes: fsd_pack next to
  *                  fsd_frame_write with the checksum on and off, fsd_unpack into the view next
@@ -33,6 +35,7 @@
 #include "bench_views.h"
 #include "fastserde.h"
 #include "frame.h" /* fsd_frame_leaves: internal, so this links the static fastserde_internal */
+#include "frame_leaf.h"
 #include "xxh3_leaf.cuh"
 
 #if defined(__x86_64__)
@@ -113,12 +116,14 @@ static uint64_t additive_leaf(const unsigned char *p)
     return fsd_xxh3_merge(&a, FSD_XXH3_LEAF_BYTES);
 }
 
-enum { H_XXH3, H_XXH3_DISPATCH, H_LEAF_TERM, H_LEAVES, H_XXH64, H_CRC1, H_CRC3, H_ADDITIVE, H_COUNT };
+enum { H_XXH3, H_XXH3_DISPATCH, H_LEAF_TERM, H_LEAVES, H_FUSED, H_FUSED_COPY, H_XXH64, H_CRC1, H_CRC3, H_ADDITIVE, H_COUNT };
 static const char *const hash_names[H_COUNT] = {
     "XXH3-64, libxxhash XXH3_64bits (SSE2 build)",
     "XXH3-64, libxxhash XXH3_64bits_dispatch (AVX2)",
     "frame leaf: XXH3 (dispatch) + index-keyed term",
-    "frame leaves as fastserde hashes them (16 per call)",
+    "frame leaves, libxxhash (fsd_frame_leaves, 16/call)",
+    "frame leaves, fused AVX2 loop, hash only",
+    "frame leaves, fused AVX2 loop, copy to L1",
     "XXH64 (libxxhash)",
     "CRC32C, SSE4.2 crc32q, one stream",
     "CRC32C, three streams, not combined (bound)",
@@ -129,7 +134,9 @@ static void bench_hashes(int iters, int reps)
 {
     enum { PIECE = 16 << 10 }; /* 16 KiB: in L1 */
     unsigned char *buf = aligned_alloc(64, PIECE);
+    char *out = aligned_alloc(64, PIECE);
     fsdb_fill_pattern(buf, PIECE, 7);
+    memset(out, 0, PIECE);
     printf("\n== hashes of 1 KiB pieces in L1 (16 KiB buffer, GB/s, median of %d) ==\n", iters);
     double *t = malloc(sizeof(double) * (size_t)iters * H_COUNT);
     uint64_t sink = 0;
@@ -156,6 +163,16 @@ static void bench_hashes(int iters, int reps)
                         if (k == 0)
                             sink += fsd_frame_leaves(buf, PIECE, 0);
                         break;
+                    case H_FUSED: /* the AVX2 loop itself: the dispatcher hashes by libxxhash */
+                        if (k == 0)
+                            sink += fsd_frame_have_avx2()
+                                        ? fsd_frame_copy_leaves_avx2(NULL, (const char *)buf, PIECE, 0, 0)
+                                        : fsd_frame_leaves(buf, PIECE, 0);
+                        break;
+                    case H_FUSED_COPY:
+                        if (k == 0)
+                            sink += fsd_frame_copy_leaves(out, (const char *)buf, PIECE, 0, 0);
+                        break;
                     case H_ADDITIVE: sink += additive_leaf(p); break;
                     default: break;
                     }
@@ -169,6 +186,7 @@ static void bench_hashes(int iters, int reps)
                (double)reps * PIECE / fsdb_median(t + h * iters, iters) / 1e9);
     printf("  (sink %llx)\n", (unsigned long long)(sink & 0xF));
     free(t);
+    free(out);
     free(buf);
 }
 

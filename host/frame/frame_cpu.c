@@ -2,20 +2,30 @@
  * frame_cpu.c — a tensor's checksum computed in the pass that packs or unpacks it, on the CPU
  * (see frame.h; the measurements behind the choices are in docs/frames.md).
  *
- * The packed bytes are cut into pieces of FSD_FRAME_PIECE bytes (whole 1 KiB leaves) that stay
- * in L1, and each piece is hashed while it is there:
- *  - pack, large tensors (the CPU path streams from FSD_CPU_STREAM_MIN_BYTES): the piece is
- *    packed into a scratch buffer with ordinary stores, hashed, and streamed out to dst (as the
- *    gather buffer of cpu_copy.c does), so dst is written with streaming stores as by fsd_pack;
- *  - pack, smaller tensors: the piece is packed into dst with ordinary stores and hashed there;
- *  - unpack: the piece of packed bytes is hashed (which brings it into L1), then unpacked from
- *    there by the CPU engine with the stores fsd_unpack would use;
- *  - contiguous tensors: the piece is hashed where it is, then copied.
- * Every byte is read from memory once. Each piece is one range of the tensor's plan; the CPU
- * engine (cpu_copy.c, cpu_transpose.c) reads only `begin`, `end` and `packed` of a plan's range
- * fields, so one plan per share serves all its pieces (test_frame_cpu checks the bytes against
- * fsd_pack on random layouts). On a pool, the tensor is cut into shares at leaf boundaries;
- * each share returns the sum of its leaves' terms, and the sums are added (in any order).
+ * The packed bytes are cut into pieces of FSD_FRAME_PIECE bytes (whole 1 KiB leaves). Where the
+ * CPU has AVX2, the bytes are hashed in the loop that moves them (frame_leaf.h: each 32-byte
+ * vector is loaded once, stored, and its XXH3 terms added), so the hash's arithmetic overlaps
+ * the memory traffic:
+ *  - contiguous tensors: the fused copy between the tensor and the packed bytes;
+ *  - runs that are whole leaves (a token slice's rows): the fused copy, run by run;
+ *  - runs that are whole 64-byte stripes (a head subset's 256-byte rows, a permute's): each
+ *    leaf's 16 stripes are found by walking the runs, and move in the fused gather or scatter,
+ *    with the source's stripes FSD_FRAME_STRIPE_PREFETCH bytes ahead prefetched as it goes;
+ *  - anything else, pack of large tensors (the CPU path streams from FSD_CPU_STREAM_MIN_BYTES):
+ *    the piece is packed into a scratch buffer in L1 by the CPU engine with ordinary stores,
+ *    then streamed out to dst by the fused copy, so dst gets streaming stores as by fsd_pack;
+ *  - anything else, pack of smaller tensors: the piece is packed into dst with ordinary stores
+ *    and hashed there (libxxhash);
+ *  - anything else, unpack: a piece of FSD_FRAME_UNPACK_PIECE packed bytes is hashed
+ *    (libxxhash; this brings it into the caches), then unpacked from there by the CPU engine
+ *    with the stores fsd_unpack would use, while the next piece is prefetched into L2.
+ * Without AVX2 the fused copy is a copy followed by libxxhash's hash of the piece in L1, and
+ * runs of stripes take the scratch path. Every byte is read from memory once. Each piece is
+ * one range of the tensor's plan; the CPU engine (cpu_copy.c, cpu_transpose.c) reads only
+ * `begin`, `end` and `packed` of a plan's range fields, so one plan per share serves all its
+ * pieces (test_frame_cpu checks the bytes against fsd_pack on random layouts and on each of the
+ * paths above). On a pool, the tensor is cut into shares at leaf boundaries; each share
+ * returns the sum of its leaves' terms, and the sums are added (in any order).
  */
 #include <string.h>
 
@@ -23,6 +33,7 @@
 #include "cpu_simd.h"
 #include "cpu_transpose.h"
 #include "frame.h"
+#include "frame_leaf.h"
 #include "plan_build.h"
 #include "xxh3_leaf.cuh"
 
@@ -33,7 +44,18 @@
 /* Shares of one tensor at most (fsd_cpu_shares: up to 8 per thread, 64 threads). */
 #define FSD_FRAME_MAX_SHARES 512
 
+/* Bytes per piece where the CPU engine unpacks from the hashed piece (transposes, short or odd
+ * runs): larger, as the engine's tiles move a piece at a time (a transpose's piece of 8 KiB is
+ * 16 of its rows), and the next piece is prefetched into L2 meanwhile. The transpose's read
+ * against fsd_unpack, A/B builds in one process (--cputime): 0.65 x with 4 KiB, 0.90 with
+ * 8 KiB, 1.12-1.17 with 16 KiB, 1.19 with 32 KiB, 1.22 with 64 KiB; the writes keep 8 KiB (16
+ * KiB made the transpose's write 0.78 x instead of 1.5: its scratch buffer leaves L1). */
+#ifndef FSD_FRAME_UNPACK_PIECE
+#define FSD_FRAME_UNPACK_PIECE 32768
+#endif
+
 _Static_assert(FSD_FRAME_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
+_Static_assert(FSD_FRAME_UNPACK_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
 
 typedef enum job_kind { JOB_PACK, JOB_UNPACK, JOB_SUM } job_kind;
 
@@ -54,33 +76,166 @@ static void set_range(fsd_plan *p, char *packed, uint64_t begin, uint64_t end)
     p->end = end;
 }
 
+/* Plans whose runs are whole leaves (RUNS / GENERIC, not tiled, runs a multiple of 1 KiB):
+ * each piece moves run by run between the strided side and the packed side through the fused
+ * copy, with no scratch buffer and no second pass. */
+static int runs_of_leaves(const fsd_plan *p)
+{
+    return (p->path == FSD_PATH_RUNS || p->path == FSD_PATH_GENERIC) &&
+           p->run_bytes % FSD_XXH3_LEAF_BYTES == 0 && fsd_cpu_transpose_dim(p) < 0;
+}
+
+/* The strided address of run r's first byte. */
+static char *run_address(const fsd_plan *p, uint64_t r)
+{
+    int64_t off = 0;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        uint64_t q = fsd_div64(&p->div[d], r);
+        off += (int64_t)(r - q * p->shape[d]) * p->stride[d];
+        r = q;
+    }
+    return p->strided + off;
+}
+
+/* Packed bytes [b, e) of such a plan, run by run; `packed` is the tensor's packed byte 0. */
+static uint64_t move_runs_of_leaves(const fsd_plan *p, char *packed, uint64_t b, uint64_t e,
+                                    int stream)
+{
+    uint64_t sum = 0;
+    while (b < e) {
+        uint64_t r = b / p->run_bytes, y = (r + 1) * p->run_bytes;
+        y = y < e ? y : e;
+        char *s = run_address(p, r) + (b - r * p->run_bytes);
+        uint64_t k = b / FSD_XXH3_LEAF_BYTES;
+        if (p->dir == FSD_DIR_PACK)
+            sum += fsd_frame_copy_leaves(packed + b, s, y - b, k, stream);
+        else
+            sum += fsd_frame_copy_leaves(s, packed + b, y - b, k, stream);
+        b = y;
+    }
+    return sum;
+}
+
+/* Plans whose runs are whole 64-byte stripes but not whole leaves: each leaf's 16 stripes are
+ * found by walking the runs, and move in one pass with their hash (fsd_frame_stripes). Only
+ * with AVX2: the portable form copies and then hashes, which the scratch path does better. */
+static int runs_of_stripes(const fsd_plan *p)
+{
+    return (p->path == FSD_PATH_RUNS || p->path == FSD_PATH_GENERIC) && p->ndim > 0 &&
+           p->run_bytes % 64 == 0 && fsd_cpu_transpose_dim(p) < 0 && fsd_frame_have_avx2();
+}
+
+/* Bytes ahead of the stripes being moved whose first lines are prefetched (0: none). */
+#ifndef FSD_FRAME_STRIPE_PREFETCH
+#define FSD_FRAME_STRIPE_PREFETCH 2048
+#endif
+_Static_assert(FSD_FRAME_STRIPE_PREFETCH % 64 == 0, "the prefetch walk moves by stripes");
+
+/* A walk over a plan's runs, 64 bytes at a time: the odometer of cpu_copy.c's copy_runs. */
+typedef struct stripe_walk {
+    uint64_t coord[FSD_PLAN_MAX_DIMS];
+    int64_t soff; /* strided offset of the current run */
+    uint64_t in;  /* bytes into it                     */
+} stripe_walk;
+
+static void walk_init(stripe_walk *w, const fsd_plan *p, uint64_t off)
+{
+    uint64_t r = off / p->run_bytes;
+    w->in = off - r * p->run_bytes;
+    w->soff = 0;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        uint64_t q = fsd_div64(&p->div[d], r);
+        w->coord[d] = r - q * p->shape[d];
+        w->soff += (int64_t)w->coord[d] * p->stride[d];
+        r = q;
+    }
+}
+
+/* Moves the walk `bytes` on (at most to the end of the current run); past the last run it
+ * wraps to the first (only the prefetching walk goes there). */
+static void walk_advance(stripe_walk *w, const fsd_plan *p, uint64_t bytes)
+{
+    w->in += bytes;
+    if (w->in < p->run_bytes)
+        return;
+    w->in = 0;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        if (++w->coord[d] < p->shape[d]) {
+            w->soff += p->stride[d];
+            return;
+        }
+        w->soff -= (int64_t)(p->shape[d] - 1) * p->stride[d];
+        w->coord[d] = 0;
+    }
+}
+
+/* The addresses of the walk's next n stripes. */
+static void walk_stripes(stripe_walk *w, const fsd_plan *p, char **out, uint64_t n)
+{
+    for (uint64_t i = 0; i < n;) {
+        char *a = p->strided + w->soff + w->in;
+        uint64_t m = (p->run_bytes - w->in) / 64;
+        m = m < n - i ? m : n - i;
+        for (uint64_t j = 0; j < m; j++)
+            out[i + j] = a + 64 * j;
+        i += m;
+        walk_advance(w, p, 64 * m);
+    }
+}
+
+/* Packed bytes [b, e) (whole leaves) of a plan of stripes; `w` is at b, `ahead` at b plus the
+ * prefetch distance (pack: the source's lines are prefetched into L1 as the stripes move). */
+static uint64_t move_stripes(const fsd_plan *p, stripe_walk *w, stripe_walk *ahead, char *packed,
+                             uint64_t b, uint64_t e, int stream)
+{
+    char *stripes[FSD_FRAME_PIECE / 64], *pf[FSD_FRAME_PIECE / 64];
+    const uint64_t ns = (e - b) / 64;
+    const int prefetch = FSD_FRAME_STRIPE_PREFETCH > 0 && p->dir == FSD_DIR_PACK;
+    walk_stripes(w, p, stripes, ns);
+    if (prefetch)
+        walk_stripes(ahead, p, pf, ns);
+    return fsd_frame_stripes(packed + b, stripes, prefetch ? pf : NULL, ns / 16,
+                             b / FSD_XXH3_LEAF_BYTES, p->dir == FSD_DIR_PACK, stream);
+}
+
+static void walks_init(stripe_walk *w, stripe_walk *ahead, const fsd_plan *p, uint64_t begin)
+{
+    walk_init(w, p, begin);
+    walk_init(ahead, p, begin + FSD_FRAME_STRIPE_PREFETCH < p->total_bytes
+                            ? begin + FSD_FRAME_STRIPE_PREFETCH : 0);
+}
+
 static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
 {
     fsd_plan plan;
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_PACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
+    const int direct = runs_of_leaves(&plan);
+    const int striped = !direct && runs_of_stripes(&plan);
+    stripe_walk w, ahead;
+    if (striped)
+        walks_init(&w, &ahead, &plan, begin);
     const fsd_cpu_opts cached = {FSD_CPU_STORE_CACHED, 1};
     _Alignas(64) char scratch[FSD_FRAME_PIECE];
     uint64_t sum = 0;
     for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
         uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
         uint64_t n = e - b;
+        uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
-            const char *src = plan.strided + b;
-            sum += fsd_frame_leaves(src, n, b / FSD_XXH3_LEAF_BYTES);
-            if (stream)
-                fsd_cpu_stream_copy(packed + b, src, n, 1);
-            else
-                memcpy(packed + b, src, n);
+            sum += fsd_frame_copy_leaves(packed + b, plan.strided + b, n, k, stream);
+        } else if (direct) {
+            sum += move_runs_of_leaves(&plan, packed, b, e, stream);
+        } else if (striped && n % FSD_XXH3_LEAF_BYTES == 0) {
+            sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
         } else if (stream) {
             set_range(&plan, scratch, b, e);
             fsd_cpu_execute_opts(&plan, &cached);
-            sum += fsd_frame_leaves(scratch, n, b / FSD_XXH3_LEAF_BYTES);
-            fsd_cpu_stream_copy(packed + b, scratch, n, 1);
+            sum += fsd_frame_copy_leaves(packed + b, scratch, n, k, 1);
         } else {
             set_range(&plan, packed + b, b, e);
             fsd_cpu_execute_opts(&plan, &cached);
-            sum += fsd_frame_leaves(packed + b, n, b / FSD_XXH3_LEAF_BYTES);
+            sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
         }
     }
     if (stream)
@@ -93,17 +248,30 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
     fsd_plan plan;
     fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_UNPACK, 0, &plan);
     const int stream = fsd_cpu_streams(NULL, l->total_bytes);
+    const int direct = runs_of_leaves(&plan);
+    const int striped = !direct && runs_of_stripes(&plan);
+    stripe_walk w, ahead;
+    if (striped)
+        walks_init(&w, &ahead, &plan, begin);
     uint64_t sum = 0;
-    for (uint64_t b = begin; b < end; b += FSD_FRAME_PIECE) {
-        uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
+    const uint64_t piece = plan.path == FSD_PATH_CONTIG || direct || striped
+                               ? FSD_FRAME_PIECE : FSD_FRAME_UNPACK_PIECE;
+    for (uint64_t b = begin; b < end; b += piece) {
+        uint64_t e = end - b < piece ? end : b + piece;
         uint64_t n = e - b;
-        sum += fsd_frame_leaves(packed + b, n, b / FSD_XXH3_LEAF_BYTES);
+        uint64_t k = b / FSD_XXH3_LEAF_BYTES;
         if (plan.path == FSD_PATH_CONTIG) {
-            if (stream)
-                fsd_cpu_stream_copy(plan.strided + b, packed + b, n, 1);
-            else
-                memcpy(plan.strided + b, packed + b, n);
+            sum += fsd_frame_copy_leaves(plan.strided + b, packed + b, n, k, stream);
+        } else if (direct) {
+            sum += move_runs_of_leaves(&plan, packed, b, e, stream);
+        } else if (striped && n % FSD_XXH3_LEAF_BYTES == 0) {
+            sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
         } else {
+            sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
+            /* the next piece into L2 while the CPU engine stores this one: its hash then
+             * reads from L2 (the transpose's read, 0.81 -> 0.92 x fsd_unpack) */
+            if (e < end)
+                fsd_cpu_prefetch_l2(packed + e, 0, end - e < piece ? end - e : piece);
             set_range(&plan, packed + b, b, e);
             fsd_cpu_execute_opts(&plan, NULL);
         }

@@ -46,7 +46,9 @@ static void check_case(const fsdt_case *c, fsd_pool *pool, const char *how)
         fail_msg("%s sum: %016llx, reference %016llx: %s", how, (unsigned long long)s,
                  (unsigned long long)ref, c->desc);
     if (c->nests) {
-        unsigned char *storage = malloc(c->storage_size), *expect = malloc(c->storage_size);
+        /* on a cache line, as large tensors are: the unpack's streaming stores need it */
+        size_t lines = (c->storage_size + 63) / 64 * 64;
+        unsigned char *storage = aligned_alloc(64, lines), *expect = malloc(c->storage_size);
         assert_true(storage && expect);
         memset(storage, 0x5A, c->storage_size);
         memset(expect, 0x5A, c->storage_size);
@@ -127,6 +129,51 @@ static void large_layouts(void **state)
     }
 }
 
+/* Views whose runs are whole leaves or whole 64-byte stripes (frame_cpu.c moves them run by
+ * run, or stripe by stripe, through the fused loops): [A, B, C] out of [A, 2B + 1, C] (the
+ * two outer dims do not merge), runs of C elements of 2 bytes (1 or 2 KiB; 128, 256 or 1600
+ * bytes), the view 0 or 2 bytes into its storage (streaming stores need 64-byte aligned lines);
+ * under and over the streaming threshold, and tensors that end inside a leaf. */
+static void runs_of_leaves_and_stripes(void **state)
+{
+    (void)state;
+    fsdt_rng r;
+    fsdt_rng_init(&r, g_seed, 9);
+    const int64_t dims[][4] = {
+        {3, 341, 512, 2},  {2, 1153, 1024, 2}, {5, 1, 1024, 2}, {1, 4800, 1024, 2},
+        {3, 341, 128, 0},  {2, 1201, 64, 2},   {7, 5003, 128, 0}, {7, 5003, 128, 2},
+        {3, 2047, 800, 0}, {1, 3, 32, 0},
+    };
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        fsdt_case c;
+        memset(&c, 0, sizeof c);
+        const int64_t a = dims[i][0], bb = dims[i][1], cc = dims[i][2];
+        c.elem_size = 2;
+        c.storage_size = (size_t)(a * (2 * bb + 1) * cc) * 2 + (size_t)dims[i][3];
+        c.storage = malloc(c.storage_size);
+        assert_non_null(c.storage);
+        fsdt_rng_fill(&r, c.storage, c.storage_size);
+        c.t.data = c.storage;
+        c.t.byte_offset = (uint64_t)dims[i][3];
+        c.t.device = (DLDevice){kDLCPU, 0};
+        c.t.dtype = (DLDataType){kDLBfloat, 16, 1};
+        c.t.ndim = 3;
+        c.t.shape = c.shape;
+        c.t.strides = c.strides;
+        c.shape[0] = a, c.shape[1] = bb, c.shape[2] = cc;
+        c.strides[0] = (2 * bb + 1) * cc, c.strides[1] = 2 * cc, c.strides[2] = 1;
+        c.num_elems = (size_t)(a * bb * cc);
+        c.packed_size = c.num_elems * 2;
+        c.nests = 1;
+        snprintf(c.desc, sizeof c.desc, "runs: [%lld, %lld, %lld] of [%lld, %lld, %lld], +%lld bytes",
+                 (long long)a, (long long)bb, (long long)cc, (long long)a, (long long)(2 * bb + 1),
+                 (long long)cc, (long long)dims[i][3]);
+        check_case(&c, NULL, "calling thread");
+        check_case(&c, g_ctx->pool, "pool");
+        free(c.storage);
+    }
+}
+
 /* fsd_frame_leaves on any cut at leaf boundaries, and the last leaf's padding. */
 static void leaves_any_cut(void **state)
 {
@@ -168,6 +215,7 @@ int main(void)
         cmocka_unit_test(leaves_any_cut),
         cmocka_unit_test(random_layouts),
         cmocka_unit_test(large_layouts),
+        cmocka_unit_test(runs_of_leaves_and_stripes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
