@@ -3,6 +3,8 @@
  *   frame_format.c    dtype names, the v1 metadata keys, UTF-8 and name checks
  *   frame_checksum.c  the "xxh3-1k" checksum: leaves, terms, the tensor's and the metadata's value
  *   frame_cpu.c       pack + checksum and checksum + unpack in one pass, on a context's threads
+ *   frame_leaf_*.c    the fused copy that hashes 1 KiB leaves on the way (AVX2, chosen at run
+ *                     time; frame_leaf_copy.c: the portable form and the dispatch)
  *   frame_gpu.c       the data of a frame of CUDA tensors: the checksum pack on the caller's stream
  *   frame_write.c     fsd_frame_size, fsd_frame_write: validation, the header's JSON
  *   frame_parse.c     fsd_frame_open and the accessors: the header through jansson
