@@ -92,11 +92,12 @@ uint64_t fsd_frame_sum(fsd_pool *pool, const char *src, uint64_t n);
 /* ---- frame_gpu.c ------------------------------------------------------------------------- */
 
 /* Packs the CUDA tensors `layouts` (all of one device) back to back into `data` (memory that
- * device reaches) on `stream`; with `checksum`, each tensor's S into sums[i] (host), through
- * `scratch`: count 8-byte words of device-reachable memory, 8-byte aligned, that the frame's
- * header overwrites later. Returns when the work has finished. */
-fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *data,
-                              uint64_t *scratch, int checksum, uint64_t *sums, cudaStream_t stream);
+ * device reaches) on `stream`; with `checksum`, each tensor's S into sums[i] (host), summed by
+ * the kernels' atomics in count words of device memory allocated on the stream (so never in
+ * pinned host memory, where a GPU's atomics need the platform's PCIe atomics). Returns when
+ * the work has finished. */
+fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *data, int checksum,
+                              uint64_t *sums, cudaStream_t stream);
 
 /* Copies n host bytes to dst (memory device `device` reaches) on `stream`; returns when done. */
 fsd_status fsd_frame_put_gpu(int device, void *dst, const void *src, size_t n, cudaStream_t stream);

@@ -12,8 +12,8 @@
 #include "gpu_dispatch.h"
 #include "memkind.h"
 
-fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *data,
-                              uint64_t *scratch, int checksum, uint64_t *sums, cudaStream_t stream)
+fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *data, int checksum,
+                              uint64_t *sums, cudaStream_t stream)
 {
     if (count == 0)
         return FSD_SUCCESS;
@@ -24,6 +24,7 @@ fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *dat
     if (st != FSD_SUCCESS)
         return st;
     cudaError_t e = cudaSuccess;
+    uint64_t *scratch = NULL;
     if (checksum) {
         /* The sums start at 0: from pageable host memory, which the runtime stages before the
          * call returns (so the zeros may be freed at once). */
@@ -32,10 +33,14 @@ fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *dat
             fsd_device_leave(device, prev);
             return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "no memory for %zu checksum sums", count);
         }
-        e = cudaMemcpyAsync(scratch, zeros, count * sizeof *zeros, cudaMemcpyHostToDevice, stream);
-        free(zeros);
-        if (e != cudaSuccess)
+        if ((e = cudaMallocAsync((void **)&scratch, count * sizeof *scratch, stream)) != cudaSuccess) {
+            scratch = NULL;
+            st = fsd_cuda_failure(e, "cudaMallocAsync (checksum sums)");
+        } else if ((e = cudaMemcpyAsync(scratch, zeros, count * sizeof *zeros,
+                                        cudaMemcpyHostToDevice, stream)) != cudaSuccess) {
             st = fsd_cuda_failure(e, "cudaMemcpyAsync (checksum sums)");
+        }
+        free(zeros);
     }
     uint64_t offset = 0;
     for (size_t i = 0; i < count && st == FSD_SUCCESS; i++) {
@@ -48,6 +53,8 @@ fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *dat
     if (st == FSD_SUCCESS && checksum &&
         (e = cudaMemcpyAsync(sums, scratch, count * sizeof *sums, cudaMemcpyDeviceToHost, stream)) != cudaSuccess)
         st = fsd_cuda_failure(e, "cudaMemcpyAsync (checksum sums)");
+    if (scratch != NULL && (e = cudaFreeAsync(scratch, stream)) != cudaSuccess && st == FSD_SUCCESS)
+        st = fsd_cuda_failure(e, "cudaFreeAsync (checksum sums)");
     /* Whatever was enqueued has finished before returning (also after a failure). */
     if ((e = cudaStreamSynchronize(stream)) != cudaSuccess && st == FSD_SUCCESS)
         st = fsd_cuda_failure(e, "cudaStreamSynchronize");

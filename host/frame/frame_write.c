@@ -392,7 +392,7 @@ static void finish_sums(const fsd_frame_tensor *tensors, size_t count, frame_pla
 
 /* A frame of CUDA tensors (validated, all of them CUDA tensors): into memory their GPU reaches
  * (its device memory, or pinned host memory), packed and checksummed by the GPU on `stream`;
- * the sums are computed in the header's bytes of dst (overwritten by the header at the end). */
+ * then the header, with the checksums the sums give. */
 static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
                             frame_plan *p, void *dst, uint64_t total, cudaStream_t stream)
 {
@@ -411,14 +411,9 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
     if (st == FSD_SUCCESS)
         st = fsd_check_gpu_access(dst, (size_t)total, ls[0].device_id, "dst (a frame of CUDA tensors)");
     const int checksum = p->opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
-    /* The header has room for the sums: it holds at least a name, a dtype, a shape and a
-     * checksum of more than 8 bytes per tensor. */
-    uintptr_t at = ((uintptr_t)dst + 8 + 7) & ~(uintptr_t)7;
-    if (st == FSD_SUCCESS && checksum && at + count * 8 > (uintptr_t)dst + 8 + p->header_bytes)
-        st = fsd_fail(FSD_ERROR_INTERNAL, "the frame's header has no room for %zu sums", count);
     if (st == FSD_SUCCESS)
-        st = fsd_frame_pack_gpu(ls, count, (char *)dst + 8 + p->header_bytes, (uint64_t *)at,
-                                checksum, p->sums, stream);
+        st = fsd_frame_pack_gpu(ls, count, (char *)dst + 8 + p->header_bytes, checksum, p->sums,
+                                stream);
     if (st == FSD_SUCCESS) {
         if (checksum)
             finish_sums(tensors, count, p);
