@@ -69,7 +69,8 @@ fsd_status fsd_frame_put_gpu(int device, void *dst, const void *src, size_t n, c
     fsd_status st = fsd_gpu_enter(device, &prev, &sms);
     if (st != FSD_SUCCESS)
         return st;
-    cudaError_t e = cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream);
+    /* Default: dst is device memory or pinned host memory (the runtime tells them apart). */
+    cudaError_t e = cudaMemcpyAsync(dst, src, n, cudaMemcpyDefault, stream);
     if (e != cudaSuccess)
         st = fsd_cuda_failure(e, "cudaMemcpyAsync (frame header)");
     if ((e = cudaStreamSynchronize(stream)) != cudaSuccess && st == FSD_SUCCESS)

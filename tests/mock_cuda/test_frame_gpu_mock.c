@@ -26,7 +26,10 @@
 
 static int compared, compared_checksum;
 
-static void check_frame(uint64_t seed, int first, int n, int checksum, cudaStream_t stream)
+/* Frames of n CUDA tensors written into device memory, or (pinned) into pinned host memory,
+ * against the frame of the same tensors written on the host. */
+static void check_frame(uint64_t seed, int first, int n, int checksum, int pinned,
+                        cudaStream_t stream)
 {
     fsdt_case c[MAXT];
     DLTensor dev[MAXT];
@@ -63,11 +66,15 @@ static void check_frame(uint64_t seed, int first, int n, int checksum, cudaStrea
         goto out;
     }
     char *dst;
-    CUDA_OK(cudaMalloc((void **)&dst, size));
+    if (pinned)
+        CUDA_OK(cudaHostAlloc((void **)&dst, size, 0));
+    else
+        CUDA_OK(cudaMalloc((void **)&dst, size));
     st = fsd_frame_write(NULL, dev_ts, (size_t)n, &o, dst, size, stream);
     if (st != FSD_SUCCESS)
-        fail_msg("fsd_frame_write of CUDA tensors: %s (%s)", fsd_status_string(st), c[0].desc);
-    CUDA_OK(cudaMemcpy(got, dst, size, cudaMemcpyDeviceToHost));
+        fail_msg("fsd_frame_write of CUDA tensors into %s memory: %s (%s)",
+                 pinned ? "pinned" : "device", fsd_status_string(st), c[0].desc);
+    CUDA_OK(cudaMemcpy(got, dst, size, cudaMemcpyDefault));
     long diff = fsdt_first_diff(want, got, size);
     if (diff >= 0)
         fail_msg("frame byte %ld of %zu differs (checksum %d): want %02x got %02x\n  %s", diff, size,
@@ -79,7 +86,10 @@ static void check_frame(uint64_t seed, int first, int n, int checksum, cudaStrea
     for (int i = 0; i < n; i++)
         assert_int_equal(fsd_frame_verify(NULL, f, (size_t)i), FSD_SUCCESS);
     fsd_frame_close(f);
-    CUDA_OK(cudaFree(dst));
+    if (pinned)
+        CUDA_OK(cudaFreeHost(dst));
+    else
+        CUDA_OK(cudaFree(dst));
     free(want);
     free(got);
 out:
@@ -99,7 +109,7 @@ static void test_frames(void **state)
     /* Cases whose dtype frames hold (safetensors names none of 3, 6 or 12 bytes...): draw until
      * n frames were compared. */
     for (long i = 0; compared < n && i < 40 * n; i++)
-        check_frame(seed, (int)(3 * i), 1 + (int)(i % MAXT), i % 5 != 4, stream);
+        check_frame(seed, (int)(3 * i), 1 + (int)(i % MAXT), i % 5 != 4, (int)(i % 2), stream);
     CUDA_OK(cudaStreamDestroy(stream));
     printf("frames of CUDA tensors compared: %d (%d with checksums)\n", compared, compared_checksum);
     assert_true(compared >= n && compared_checksum >= (int)n / 2);
