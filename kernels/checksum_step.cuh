@@ -36,8 +36,8 @@
 #include "xxh3_leaf.cuh"
 
 #define FSD_CS_SLOTS 4  /* words each thread loads before it stores any (phase 1) */
-#define FSD_CS_WORDS (FSD_CS_TILE / 16)        /* 16-byte words of a tile: 1024     */
-#define FSD_CS_LEAVES (FSD_CS_TILE / FSD_CS_LEAF) /* leaves of a tile: 16         */
+#define FSD_CS_WORDS (FSD_CS_TILE / 16)        /* 16-byte words of a tile: 2048     */
+#define FSD_CS_LEAVES (FSD_CS_TILE / FSD_CS_LEAF) /* leaves of a tile: 32         */
 #define FSD_CS_LEAF_WORDS (FSD_CS_LEAF / 16)   /* 16-byte words of a leaf: 64       */
 
 #if FSD_CS_WORDS % FSD_BLOCK_THREADS != 0 || FSD_BLOCK_THREADS % FSD_CS_LEAF_WORDS != 0
@@ -270,7 +270,7 @@ FSD_HD void fsd_cs_pairs_step(const fsd_cs_tile &tl, uint32_t thread, unsigned c
                         make_uint4((uint32_t)even, (uint32_t)(even >> 32), (uint32_t)odd, (uint32_t)(odd >> 32)));
 }
 
-/* Phase 4: thread l < 16 finishes leaf l of the tile: its term of S (0 past the tensor). */
+/* Phase 4: thread l < 32 finishes leaf l of the tile: its term of S (0 past the tensor). */
 template <int S>
 FSD_HD uint64_t fsd_cs_leaf_step(const fsd_cs_tile &tl, uint32_t thread, const unsigned char *sh)
 {
