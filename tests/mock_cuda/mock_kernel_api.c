@@ -117,6 +117,16 @@ cudaError_t __wrap_fsdk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cud
     launching_plan = NULL;
     launching_gather = NULL;
     launching_checksum = plan;
+    /* The rule of mk_launch_checksum (mock_launch.c): S's atomics go to device memory. */
+    mk_lock();
+    const mk_alloc *a = mk_find(sum, sizeof *sum);
+    const int host = a == NULL || a->kind != MK_MEM_DEVICE;
+    if (host)
+        mk_violation("checksum kernel: S (%p) is added with device atomics into host memory, "
+                     "atomic only with the platform's PCIe atomics", (void *)sum);
+    mk_unlock();
+    if (host)
+        return cudaErrorInvalidValue;
     cudaError_t e = __real_fsdk_launch_checksum(plan, sum, stream);
     launching_checksum = NULL;
     return e;

@@ -125,6 +125,15 @@ cudaError_t mk_launch_checksum(const fsd_plan *plan, uint64_t *sum, cudaStream_t
         return e;
     if (!mk_reachable((const char *)sum, 0, (int64_t)sizeof *sum, s->device, "sum"))
         return cudaErrorIllegalAddress;
+    /* The kernels add S with atomicAdd: on host memory (pinned, mapped) a GPU's atomics are
+     * atomic only where the platform has PCIe atomics (cudaDevAttrHostNativeAtomicSupported),
+     * which the library may not assume. */
+    const mk_alloc *sa = mk_find(sum, sizeof *sum);
+    if (sa == NULL || sa->kind != MK_MEM_DEVICE) {
+        mk_violation("checksum kernel: S (%p) is added with device atomics into host memory, "
+                     "atomic only with the platform's PCIe atomics", (void *)sum);
+        return cudaErrorInvalidValue;
+    }
     checksum_op *o = malloc(sizeof *o);
     if (o == NULL)
         abort();
