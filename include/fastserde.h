@@ -835,19 +835,29 @@ FSD_API fsd_status fsd_frame_verify(fsd_context *ctx, const fsd_frame *frame, si
 
 /*
  * fsd_frame_read: unpacks tensor `index` into the caller's tensor `dst` (any strides that do
- * not alias, as fsd_unpack), verifying its checksum in the same pass when `verify` is 1 and
- * the frame carries one.
- * @param dst     a host tensor of the entry's dtype (exactly: code, bits, one lane) and shape.
+ * not alias, as fsd_unpack), verifying its checksum when `verify` is 1 and the frame carries
+ * one: for a host dst in the same pass that copies; for a CUDA dst on the CPU first (one read
+ * of the frame's bytes, with the context's threads), then the bytes go to the GPU as
+ * fsd_unpack_from_host takes them (through the context's pinned ring, or by DMA from a pinned
+ * frame) and are unpacked on `stream`.
+ * @param ctx     NULL: the calling thread (host dst only); else the context's CPU threads
+ *                share the work, and its ring carries bytes for a CUDA dst (required then).
+ * @param dst     a host or CUDA tensor of the entry's dtype (exactly: code, bits, one lane) and
+ *                shape.
  * @param verify  1: check the checksum; 0: do not.
- * @param stream  for CUDA destinations (not in this version); ignored for host tensors.
+ * @param stream  CUDA destinations: as fsd_unpack_from_host's (dst is written when `stream`
+ *                reaches the point of the call; a frame in pinned memory must stay unchanged
+ *                until then); ignored for host tensors.
  * @return FSD_SUCCESS;
  *         FSD_ERROR_INVALID_ARGUMENT  a NULL frame, an index past the end, a dtype or shape
- *                                     other than the entry's, verify not 0 or 1; as fsd_unpack;
+ *                                     other than the entry's, verify not 0 or 1; a CUDA dst
+ *                                     without a context; as fsd_unpack;
  *         FSD_ERROR_ALIASING          as fsd_unpack;
- *         FSD_ERROR_UNSUPPORTED       a CUDA destination;
- *         FSD_ERROR_CORRUPT           the bytes do not match the checksum. The check ends with
- *                                     the copy, so dst then holds the frame's (corrupt) bytes:
- *                                     do not use them.
+ *         FSD_ERROR_CORRUPT           the bytes do not match the checksum. For a host dst the
+ *                                     check ends with the copy, so dst then holds the frame's
+ *                                     (corrupt) bytes: do not use them; a CUDA dst is not
+ *                                     written;
+ *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA  as fsd_unpack_from_host for a CUDA dst.
  *         Other errors are found before anything is written.
  * Thread-safe without a context; one thread at a time per context.
  */

@@ -67,10 +67,28 @@ static fsd_status copy_out(fsd_context *ctx, const fsd_frame *f, const fsd_frame
     return FSD_SUCCESS;
 }
 
+/* A CUDA destination: the bytes verified on the CPU first (one read; nothing is written when
+ * they do not match), then carried to the GPU and unpacked by fsd_unpack_from_host on `stream`
+ * (the context's pinned ring, or DMA straight from a pinned frame). */
+static fsd_status read_to_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
+                              const DLTensor *dst, int verify, cudaStream_t stream)
+{
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "dst: a CUDA tensor needs a context (its "
+                        "staging ring carries the frame's bytes to the GPU)");
+    const char *src = f->data + e->begin;
+    const size_t n = (size_t)(e->end - e->begin);
+    if (verify && e->has_checksum) {
+        fsd_status st = check_sum(e, fsd_frame_sum(ctx->pool, src, n));
+        if (st != FSD_SUCCESS)
+            return st;
+    }
+    return fsd_unpack_from_host(ctx, src, n, dst, stream);
+}
+
 fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *f, size_t index, const DLTensor *dst,
                           int verify, cudaStream_t stream)
 {
-    (void)stream; /* CUDA destinations: not in this version */
     const fsd_frame_entry *e = NULL;
     fsd_status st = get_entry(f, index, &e);
     if (st != FSD_SUCCESS)
@@ -94,10 +112,8 @@ fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *f, size_t index, co
     fsd_layout l;
     if ((st = fsd_layout_for_unpack(f->data + e->begin, (size_t)(e->end - e->begin), dst, &l)) != FSD_SUCCESS)
         return st;
-    if (l.place == FSD_PLACE_GPU)
-        return fsd_fail(FSD_ERROR_UNSUPPORTED, "dst: a CUDA tensor; reading frames into CUDA "
-                        "tensors is not supported yet: read into host memory first");
-    st = copy_out(ctx, f, e, &l, verify);
+    st = l.place == FSD_PLACE_GPU ? read_to_gpu(ctx, f, e, dst, verify, stream)
+                                  : copy_out(ctx, f, e, &l, verify);
     if (st == FSD_SUCCESS)
         fsd_clear_error();
     return st;

@@ -227,8 +227,8 @@ static void bad_arguments(void **state)
     EXPECT(fsd_frame_read(NULL, f, 0, &t, 1, NULL), FSD_ERROR_ALIASING);
     t = ok, t.data = NULL;
     EXPECT(fsd_frame_read(NULL, f, 0, &t, 1, NULL), FSD_ERROR_INVALID_ARGUMENT);
-    t = ok, t.device.device_type = kDLCUDA;
-    EXPECT(fsd_frame_read(NULL, f, 0, &t, 1, NULL), FSD_ERROR_UNSUPPORTED);
+    t = ok, t.device.device_type = kDLCUDA; /* a CUDA destination needs a context's ring */
+    EXPECT(fsd_frame_read(NULL, f, 0, &t, 1, NULL), FSD_ERROR_INVALID_ARGUMENT);
     EXPECT(fsd_frame_read(NULL, f, 0, &ok, 2, NULL), FSD_ERROR_INVALID_ARGUMENT);
     EXPECT(fsd_frame_read(NULL, f, 1, &ok, 1, NULL), FSD_ERROR_INVALID_ARGUMENT);
     EXPECT(fsd_frame_read(NULL, NULL, 0, &ok, 1, NULL), FSD_ERROR_INVALID_ARGUMENT);

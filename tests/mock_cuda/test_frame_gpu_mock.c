@@ -4,7 +4,10 @@
  * stream must be byte for byte the frame fsd_frame_write makes of the same tensors on the host
  * (the GPU's checksums equal the CPU's), with and without checksums, and open and verify on the
  * host. Host and CUDA tensors together, and a pageable destination, are refused with nothing
- * enqueued. Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA):
+ * enqueued. fsd_frame_read into CUDA tensors of any layout (through a context's ring, or by DMA
+ * from a pinned frame) leaves the same bytes in device memory as the read into the same layout
+ * on the host; a corrupt tensor is refused and its CUDA destination not written; a CUDA
+ * destination without a context is refused. Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA):
  * the same frames on a GPU, without the stand-in's checks; skipped (77) without a GPU.
  */
 #include <setjmp.h>
@@ -28,6 +31,15 @@
 #define MAXT 3
 
 static int compared, compared_checksum;
+
+/* A number from (seed, i), the same on every runtime. */
+static uint64_t mockless_rand(uint64_t seed, int i)
+{
+    uint64_t x = seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1));
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    return x ^ (x >> 29);
+}
 
 /* Frames of n CUDA tensors written into device memory, or (pinned) into pinned host memory,
  * against the frame of the same tensors written on the host. */
@@ -158,6 +170,108 @@ static void test_refused(void **state)
     fsdt_case_free(&c);
 }
 
+
+/* One frame of case i's tensor read back into device memory of the case's layout: the same
+ * status and bytes as the read into that layout on the host; after a flipped byte,
+ * FSD_ERROR_CORRUPT and the device memory untouched. Returns 1 when the frame was compared. */
+static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaStream_t stream)
+{
+    fsdt_case c;
+    fsdt_case_make(&c, seed, i);
+    fsd_frame_tensor t = {"t", &c.t};
+    size_t size = 0;
+    int ok = 0;
+    unsigned char *frame = NULL, *want = NULL, *got = NULL;
+    char *dev = NULL;
+    if (fsd_frame_size(&t, 1, NULL, &size) != FSD_SUCCESS || c.aliasing)
+        goto out; /* a dtype frames do not hold; an aliasing view is never a destination */
+    if (pinned)
+        CUDA_OK(cudaHostAlloc((void **)&frame, size, 0));
+    else
+        frame = malloc(size);
+    assert_int_equal(fsd_frame_write(NULL, &t, 1, NULL, frame, size, NULL), FSD_SUCCESS);
+    fsd_frame *f = NULL;
+    assert_int_equal(fsd_frame_open(frame, size, &f), FSD_SUCCESS);
+    want = malloc(c.storage_size);
+    got = malloc(c.storage_size);
+    memset(want, 0xA5, c.storage_size);
+    DLTensor host = c.t, d = c.t;
+    host.data = want;
+    CUDA_OK(cudaMalloc((void **)&dev, c.storage_size));
+    CUDA_OK(cudaMemcpy(dev, want, c.storage_size, cudaMemcpyHostToDevice));
+    d.data = dev;
+    d.device = (DLDevice){kDLCUDA, 0};
+    fsd_status hs = fsd_frame_read(NULL, f, 0, &host, 1, NULL);
+    fsd_status ds = fsd_frame_read(ctx, f, 0, &d, 1, stream);
+    if (ds != hs)
+        fail_msg("read into CUDA: %s, into the host: %s (%s)", fsd_status_string(ds),
+                 fsd_status_string(hs), c.desc);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    CUDA_OK(cudaMemcpy(got, dev, c.storage_size, cudaMemcpyDeviceToHost));
+    long diff = fsdt_first_diff(want, got, c.storage_size);
+    if (diff >= 0)
+        fail_msg("device byte %ld of %zu differs from the host read: want %02x got %02x\n  %s",
+                 diff, c.storage_size, want[diff], got[diff], c.desc);
+    ok = hs == FSD_SUCCESS;
+    if (ok) /* a CUDA destination needs the context's ring */
+        assert_int_equal(fsd_frame_read(NULL, f, 0, &d, 1, stream), FSD_ERROR_INVALID_ARGUMENT);
+    if (ok && c.packed_size > 0) {
+        /* a flipped data byte: refused before the device memory is written */
+        fsd_frame_info info;
+        assert_int_equal(fsd_frame_tensor_info(f, 0, &info), FSD_SUCCESS);
+        unsigned char *flip = frame + info.offset + (size_t)(mockless_rand(seed, i) % info.nbytes);
+        *flip ^= 0x10;
+        memset(want, 0x3C, c.storage_size);
+        CUDA_OK(cudaMemcpy(dev, want, c.storage_size, cudaMemcpyHostToDevice));
+        assert_int_equal(fsd_frame_read(ctx, f, 0, &d, 1, stream), FSD_ERROR_CORRUPT);
+        CUDA_OK(cudaStreamSynchronize(stream));
+        CUDA_OK(cudaMemcpy(got, dev, c.storage_size, cudaMemcpyDeviceToHost));
+        assert_int_equal(fsdt_first_diff(want, got, c.storage_size), -1);
+        /* unverified, the bytes go as they are */
+        assert_int_equal(fsd_frame_read(ctx, f, 0, &d, 0, stream), FSD_SUCCESS);
+        *flip ^= 0x10;
+    }
+    fsd_frame_close(f);
+out:
+    if (dev != NULL)
+        CUDA_OK(cudaFree(dev));
+    if (pinned && frame != NULL)
+        CUDA_OK(cudaFreeHost(frame));
+    else
+        free(frame);
+    free(want);
+    free(got);
+    fsdt_case_free(&c);
+    return ok;
+}
+
+static void test_read_cuda(void **state)
+{
+    (void)state;
+    uint64_t seed = fsdt_seed();
+    long n = fsdt_env_long("FSD_TEST_CASES", 120);
+    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+    cfg.chunk_bytes = 4096; /* several chunks for most cases: the ring's edges */
+    cfg.chunks = 3;
+    cfg.cpu_threads = 2;
+    fsd_context *ctx = NULL;
+    assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
+    cudaStream_t stream;
+    CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    long read = 0;
+    for (long i = 0; read < n && i < 40 * n; i++)
+        read += check_read(ctx, seed, (int)(1000 + i), (int)(i % 2), stream);
+    printf("frames read into CUDA tensors: %ld\n", read);
+    assert_true(read >= n);
+    CUDA_OK(cudaStreamDestroy(stream));
+    fsd_context_destroy(ctx);
+#if !defined(FSDT_REAL_CUDA)
+    mockcuda_stats st;
+    mockcuda_get_stats(&st);
+    assert_int_equal(st.violations, 0);
+#endif
+}
+
 int main(void)
 {
 #if defined(FSDT_REAL_CUDA)
@@ -170,6 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_read_cuda),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
