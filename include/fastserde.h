@@ -865,14 +865,17 @@ FSD_API fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *frame, size
                                   const DLTensor *dst, int verify, cudaStream_t stream);
 
 /*
- * fsd_frame_read_new: tensor `index` as a new compact tensor on `device` (kDLCPU in this
- * version), verified while it is copied when `verify` is 1 and the frame carries a checksum.
- * Its memory comes from the context's allocator (malloc without a context); call
- * (*out)->deleter(*out) when done.
+ * fsd_frame_read_new: tensor `index` as a new compact tensor on `device`, verified when
+ * `verify` is 1 and the frame carries a checksum. kDLCPU: verified while it is copied; its
+ * memory comes from the context's allocator (malloc without a context). kDLCUDA (the
+ * context's device; a context is required): verified on the CPU first, then copied as
+ * fsd_from_bytes copies (blocking; the memory from the context's pool or hooks, freed by the
+ * deleter as fsd_from_bytes' tensors are). Call (*out)->deleter(*out) when done.
  * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL frame or out, an index past the
- *         end, verify not 0 or 1; FSD_ERROR_UNSUPPORTED for another device (kDLCUDA comes
- *         later); FSD_ERROR_OUT_OF_MEMORY; FSD_ERROR_CORRUPT for a checksum mismatch. On any
- *         error *out is NULL and nothing stays allocated.
+ *         end, verify not 0 or 1, a CUDA device without a context; FSD_ERROR_UNSUPPORTED for
+ *         another device type; FSD_ERROR_OUT_OF_MEMORY; FSD_ERROR_CORRUPT for a checksum
+ *         mismatch; for kDLCUDA, the codes of fsd_from_bytes. On any error *out is NULL and
+ *         nothing stays allocated.
  * Thread-safe without a context; one thread at a time per context. The deleter may run on any
  * thread, after the context is destroyed too.
  */

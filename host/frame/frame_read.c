@@ -138,6 +138,59 @@ static void frame_tensor_deleter(DLManagedTensor *self)
     frame_tensor_free((frame_tensor *)(void *)self); /* `managed` is the first member */
 }
 
+/* A CUDA tensor fsd_frame_read_new made: the entry's shape over the flat tensor fsd_from_bytes
+ * made (which owns the device memory and frees it in stream order). */
+typedef struct frame_cuda_tensor {
+    DLManagedTensor managed;
+    DLManagedTensor *flat;
+    fsd_alloc alloc;
+    int64_t shape[]; /* ndim */
+} frame_cuda_tensor;
+
+static void frame_cuda_deleter(DLManagedTensor *self)
+{
+    frame_cuda_tensor *t = (frame_cuda_tensor *)(void *)self; /* `managed` is the first member */
+    fsd_alloc a = t->alloc;
+    t->flat->deleter(t->flat);
+    fsd_free_host(&a, t);
+}
+
+/* fsd_frame_read_new on a CUDA device: verified on the CPU first, then the bytes copied to
+ * the device by fsd_from_bytes (the context's pool, blocking), shaped as the entry. */
+static fsd_status read_new_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
+                               DLDevice device, int verify, DLManagedTensor **out)
+{
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "a CUDA tensor needs a context (its pool "
+                        "and streams)");
+    const char *src = f->data + e->begin;
+    const size_t n = (size_t)(e->end - e->begin);
+    fsd_status st;
+    if (verify && e->has_checksum && (st = check_sum(e, fsd_frame_sum(ctx->pool, src, n))) != FSD_SUCCESS)
+        return st;
+    fsd_alloc a = ctx->alloc;
+    frame_cuda_tensor *t = fsd_alloc_host(&a, sizeof *t + (size_t)e->ndim * sizeof(int64_t));
+    if (t == NULL)
+        return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "fsd_frame_read_new: no memory for the tensor");
+    memset(t, 0, sizeof *t);
+    t->alloc = a;
+    if ((st = fsd_from_bytes(ctx, src, n, e->dtype, device, &t->flat)) != FSD_SUCCESS) {
+        fsd_free_host(&a, t);
+        return st;
+    }
+    for (int d = 0; d < e->ndim; d++)
+        t->shape[d] = e->shape[d];
+    t->managed.dl_tensor = t->flat->dl_tensor;
+    t->managed.dl_tensor.ndim = e->ndim;
+    t->managed.dl_tensor.shape = e->ndim ? t->shape : NULL;
+    t->managed.dl_tensor.strides = NULL; /* compact row-major */
+    t->managed.manager_ctx = t;
+    t->managed.deleter = frame_cuda_deleter;
+    *out = &t->managed;
+    fsd_clear_error();
+    return FSD_SUCCESS;
+}
+
 fsd_status fsd_frame_read_new(fsd_context *ctx, const fsd_frame *f, size_t index, DLDevice device,
                               int verify, DLManagedTensor **out)
 {
@@ -150,9 +203,11 @@ fsd_status fsd_frame_read_new(fsd_context *ctx, const fsd_frame *f, size_t index
         return st;
     if (verify != 0 && verify != 1)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "verify is %d (0 or 1)", verify);
+    if (device.device_type == kDLCUDA)
+        return read_new_gpu(ctx, f, e, device, verify, out);
     if (device.device_type != kDLCPU)
-        return fsd_fail(FSD_ERROR_UNSUPPORTED, "fsd_frame_read_new makes CPU tensors in this "
-                        "version, not device type %d", (int)device.device_type);
+        return fsd_fail(FSD_ERROR_UNSUPPORTED, "fsd_frame_read_new makes CPU or CUDA tensors, "
+                        "not device type %d", (int)device.device_type);
     fsd_alloc a = {{NULL, NULL, NULL}};
     if (ctx != NULL)
         a = ctx->alloc;

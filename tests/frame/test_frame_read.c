@@ -236,7 +236,10 @@ static void bad_arguments(void **state)
     for (size_t i = 0; i < 32; i++)
         assert_true(fsdt_all_equal((const unsigned char *)&out[i], 4, 0x7F)); /* nothing written */
     DLManagedTensor *mt = (DLManagedTensor *)(uintptr_t)1;
-    EXPECT(fsd_frame_read_new(NULL, f, 0, (DLDevice){kDLCUDA, 0}, 1, &mt), FSD_ERROR_UNSUPPORTED);
+    EXPECT(fsd_frame_read_new(NULL, f, 0, (DLDevice){kDLCUDA, 0}, 1, &mt), FSD_ERROR_INVALID_ARGUMENT);
+    assert_null(mt); /* a CUDA tensor needs a context */
+    mt = (DLManagedTensor *)(uintptr_t)1;
+    EXPECT(fsd_frame_read_new(NULL, f, 0, (DLDevice){kDLOpenCL, 0}, 1, &mt), FSD_ERROR_UNSUPPORTED);
     assert_null(mt);
     EXPECT(fsd_frame_read_new(NULL, f, 0, (DLDevice){kDLCPU, 0}, 3, &mt), FSD_ERROR_INVALID_ARGUMENT);
     EXPECT(fsd_frame_read_new(NULL, f, 1, (DLDevice){kDLCPU, 0}, 1, &mt), FSD_ERROR_INVALID_ARGUMENT);

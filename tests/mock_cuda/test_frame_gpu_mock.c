@@ -6,8 +6,9 @@
  * host. Host and CUDA tensors together, and a pageable destination, are refused with nothing
  * enqueued. fsd_frame_read into CUDA tensors of any layout (through a context's ring, or by DMA
  * from a pinned frame) leaves the same bytes in device memory as the read into the same layout
- * on the host; a corrupt tensor is refused and its CUDA destination not written; a CUDA
- * destination without a context is refused. Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA):
+ * on the host, and fsd_frame_read_new makes a CUDA tensor of the entry's shape holding the
+ * frame's bytes; a corrupt tensor is refused and its CUDA destination not written (no tensor
+ * made); a CUDA destination without a context is refused. Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA):
  * the same frames on a GPU, without the stand-in's checks; skipped (77) without a GPU.
  */
 #include <setjmp.h>
@@ -215,10 +216,28 @@ static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaSt
     ok = hs == FSD_SUCCESS;
     if (ok) /* a CUDA destination needs the context's ring */
         assert_int_equal(fsd_frame_read(NULL, f, 0, &d, 1, stream), FSD_ERROR_INVALID_ARGUMENT);
+    fsd_frame_info info;
+    assert_int_equal(fsd_frame_tensor_info(f, 0, &info), FSD_SUCCESS);
+    if (ok) {
+        /* a new compact CUDA tensor: the entry's dtype and shape, the frame's bytes */
+        DLManagedTensor *m = NULL;
+        assert_int_equal(fsd_frame_read_new(ctx, f, 0, (DLDevice){kDLCUDA, 0}, 1, &m), FSD_SUCCESS);
+        const DLTensor *r = &m->dl_tensor;
+        assert_int_equal(r->device.device_type, kDLCUDA);
+        assert_int_equal(r->ndim, c.t.ndim);
+        assert_null(r->strides);
+        assert_int_equal(r->dtype.code, c.t.dtype.code);
+        assert_int_equal(r->dtype.bits, c.t.dtype.bits);
+        for (int k = 0; k < r->ndim; k++)
+            assert_int_equal(r->shape[k], c.t.shape[k]);
+        if (info.nbytes > 0) {
+            CUDA_OK(cudaMemcpy(got, (char *)r->data + r->byte_offset, info.nbytes, cudaMemcpyDeviceToHost));
+            assert_int_equal(fsdt_first_diff(frame + info.offset, got, info.nbytes), -1);
+        }
+        m->deleter(m);
+    }
     if (ok && c.packed_size > 0) {
         /* a flipped data byte: refused before the device memory is written */
-        fsd_frame_info info;
-        assert_int_equal(fsd_frame_tensor_info(f, 0, &info), FSD_SUCCESS);
         unsigned char *flip = frame + info.offset + (size_t)(mockless_rand(seed, i) % info.nbytes);
         *flip ^= 0x10;
         memset(want, 0x3C, c.storage_size);
@@ -227,6 +246,9 @@ static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaSt
         CUDA_OK(cudaStreamSynchronize(stream));
         CUDA_OK(cudaMemcpy(got, dev, c.storage_size, cudaMemcpyDeviceToHost));
         assert_int_equal(fsdt_first_diff(want, got, c.storage_size), -1);
+        DLManagedTensor *m = (DLManagedTensor *)(uintptr_t)1;
+        assert_int_equal(fsd_frame_read_new(ctx, f, 0, (DLDevice){kDLCUDA, 0}, 1, &m), FSD_ERROR_CORRUPT);
+        assert_null(m);
         /* unverified, the bytes go as they are */
         assert_int_equal(fsd_frame_read(ctx, f, 0, &d, 0, stream), FSD_SUCCESS);
         *flip ^= 0x10;
