@@ -644,8 +644,9 @@ FSD_API fsd_status fsd_gather_runs(const fsd_kv_layout *kv, const DLTensor *slot
 
 /* One tensor to write. */
 typedef struct fsd_frame_tensor {
-    const char *name;       /* NUL-terminated UTF-8, 1..65535 bytes, unique in the frame, not
-                             * "__metadata__"                                                */
+    const char *name;       /* NUL-terminated UTF-8, 0..65535 bytes, unique in the frame, not
+                             * "__metadata__" (the empty name is allowed: safetensors readers
+                             * take any string, and fsd_frame_open reads such files)       */
     const DLTensor *tensor; /* any strides (as fsd_pack), a type listed above                */
 } fsd_frame_tensor;
 
@@ -690,8 +691,8 @@ typedef struct fsd_frame_options {
  * with `opts`. Validates everything fsd_frame_write does, without touching any tensor's data.
  * @param tensors  `count` tensors (may be NULL when count is 0: a frame with no tensor).
  * @return FSD_SUCCESS;
- *         FSD_ERROR_INVALID_ARGUMENT  nbytes NULL; tensors NULL with count > 0; a NULL or empty
- *                                     name, one of more than 65535 bytes, not valid UTF-8,
+ *         FSD_ERROR_INVALID_ARGUMENT  nbytes NULL; tensors NULL with count > 0; a NULL name,
+ *                                     one of more than 65535 bytes, not valid UTF-8,
  *                                     "__metadata__", or repeated; a tensor's shape errors as
  *                                     fsd_packed_size; options with a wrong size, magic or
  *                                     version, an unknown checksum, a kv_layout that is empty,
@@ -717,15 +718,19 @@ FSD_API fsd_status fsd_frame_size(const fsd_frame_tensor *tensors, size_t count,
  * `stream`, the checksum computed by the pack kernel itself, into memory that GPU reaches.
  * @param ctx       NULL: the calling thread copies; else the context's CPU threads share
  *                  large host tensors (the context's one-thread-at-a-time rule applies).
- * @param dst       host tensors: host memory; CUDA tensors: device memory of their device, or
- *                  pinned host memory. Not overlapping any tensor.
+ * @param dst       host tensors: host memory; CUDA tensors: device memory of their device,
+ *                  pinned host memory, or, with a context, pageable host memory (each tensor
+ *                  then goes through the context's ring as fsd_pack_to_host takes it, and its
+ *                  checksum is computed on the CPU once its bytes have landed: a second read).
+ *                  Not overlapping any tensor.
  * @param dst_size  at least fsd_frame_size.
  * @param stream    CUDA tensors: the stream the kernels and copies are enqueued on, which the
  *                  call then waits for; ignored for host tensors.
  * @return FSD_SUCCESS; the codes of fsd_frame_size;
  *         FSD_ERROR_INVALID_ARGUMENT  dst NULL; a tensor's data NULL while it has bytes; as
  *                                     fsd_pack for a tensor's strides; CUDA tensors and a dst
- *                                     their GPU cannot reach (pageable host memory);
+ *                                     their GPU cannot reach (pageable host memory) without
+ *                                     a context;
  *         FSD_ERROR_SIZE_MISMATCH     dst_size smaller than the frame;
  *         FSD_ERROR_OVERFLOW          as fsd_pack for a tensor's byte offsets;
  *         FSD_ERROR_UNSUPPORTED       host and CUDA tensors in one frame; CUDA tensors of

@@ -158,7 +158,7 @@ static fsd_status check_tensor(const fsd_frame_tensor *ft, size_t i, uint64_t *b
     fsd_status st = check_string(ft->name, "tensor name", i, FSD_FRAME_MAX_NAME);
     if (st != FSD_SUCCESS)
         return st;
-    if (ft->name[0] == '\0' || strcmp(ft->name, FSD_FRAME_METADATA) == 0)
+    if (strcmp(ft->name, FSD_FRAME_METADATA) == 0) /* the empty name is a name, as for readers */
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "tensor %zu: the name \"%s\" is not allowed", i, ft->name);
     char what[96];
     snprintf(what, sizeof what, "tensor \"%.48s\"", ft->name);
@@ -390,6 +390,32 @@ static void finish_sums(const fsd_frame_tensor *tensors, size_t count, frame_pla
     }
 }
 
+/* A frame of CUDA tensors into pageable host memory: each tensor packed through the context's
+ * ring (fsd_pack_to_host: bytes in place on return), its checksum computed on the CPU after
+ * it lands (a second read of its bytes, from the caches in part), then the header. */
+static fsd_status write_gpu_via_ring(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
+                                     frame_plan *p, unsigned char *dst, int checksum,
+                                     cudaStream_t stream)
+{
+    unsigned char *data = dst + 8 + p->header_bytes;
+    uint64_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bytes;
+        fsd_layout l;
+        (void)check_tensor(&tensors[i], i, &bytes, &l); /* passed before */
+        fsd_status st = fsd_pack_to_host(ctx, tensors[i].tensor, data + offset, (size_t)bytes, stream);
+        if (st != FSD_SUCCESS)
+            return st;
+        if (checksum)
+            p->sums[i] = fsd_frame_sum(ctx->pool, (const char *)data + offset, bytes);
+        offset += bytes;
+    }
+    if (checksum)
+        finish_sums(tensors, count, p);
+    header_put(p, dst);
+    return FSD_SUCCESS;
+}
+
 /* A frame of CUDA tensors (validated, all of them CUDA tensors): into memory their GPU reaches
  * (its device memory, or pinned host memory), packed and checksummed by the GPU on `stream`;
  * then the header, with the checksums the sums give. */
@@ -408,9 +434,23 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
             st = fsd_fail(FSD_ERROR_UNSUPPORTED, "tensor %zu is on CUDA device %d, tensor 0 on %d: a "
                           "frame's CUDA tensors must share one device", i, ls[i].device_id, ls[0].device_id);
     }
-    if (st == FSD_SUCCESS)
+    int via_ring = 0;
+    if (st == FSD_SUCCESS) {
         st = fsd_check_gpu_access(dst, (size_t)total, ls[0].device_id, "dst (a frame of CUDA tensors)");
+        /* memory the GPU cannot reach: pageable host memory, through a context's ring */
+        if (st == FSD_ERROR_INVALID_ARGUMENT && ctx != NULL &&
+            fsd_check_host_access(dst, (size_t)total, "dst") == FSD_SUCCESS) {
+            via_ring = 1;
+            st = FSD_SUCCESS;
+        }
+    }
     const int checksum = p->opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
+    if (st == FSD_SUCCESS && via_ring) {
+        st = write_gpu_via_ring(ctx, tensors, count, p, dst, checksum, stream);
+        free(head);
+        free(ls);
+        return st;
+    }
     if (st == FSD_SUCCESS)
         st = fsd_frame_pack_gpu(ls, count, (char *)dst + 8 + p->header_bytes, checksum, p->sums,
                                 stream);
@@ -420,7 +460,6 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
         header_put(p, head);
         st = fsd_frame_put_gpu(ls[0].device_id, dst, head, 8 + p->header_bytes, stream);
     }
-    (void)ctx;
     free(head);
     free(ls);
     return st;

@@ -164,7 +164,7 @@ def _options(meta, checksum, kv_layout, kv_tokens):
 def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=None, ctx=None):
     """The frame of `tensors` as bytes: a safetensors file with a checksum per tensor.
 
-    tensors    dict of name (a non-empty str, not "__metadata__") -> torch.Tensor, any strides;
+    tensors    dict of name (a str, not "__metadata__") -> torch.Tensor, any strides;
                written in the dict's order, each packed row-major in one pass straight into
                the returned bytes (allocated once, at the frame's exact size).
     metadata   optional dict of str -> str, stored in `__metadata__` (keys must not start with
@@ -188,9 +188,9 @@ def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=No
     keep = []
     for i, (name, t) in enumerate(tensors.items()):
         nb = _utf8("a tensor name", name)
-        if not 1 <= len(nb) <= 65535 or name == "__metadata__":
+        if len(nb) > 65535 or name == "__metadata__":
             raise ValueError(f"fastserde.frames.dumps: tensor name {name[:40]!r} is not "
-                             f"allowed (empty, over 65535 bytes, or safetensors' own "
+                             f"allowed (over 65535 bytes, or safetensors' own "
                              f"\"__metadata__\")")
         hold, dl = _export(name, t)
         keep.append((nb, hold))

@@ -1,15 +1,18 @@
 /*
- * test_frame_gpu_mock.c — fsd_frame_write of CUDA tensors on the stand-in runtime: frames of 1
- * to 3 random tensors of fsd_cases (uploaded to device memory) written into device memory on a
- * stream must be byte for byte the frame fsd_frame_write makes of the same tensors on the host
- * (the GPU's checksums equal the CPU's), with and without checksums, and open and verify on the
- * host. Host and CUDA tensors together, and a pageable destination, are refused with nothing
- * enqueued. fsd_frame_read into CUDA tensors of any layout (through a context's ring, or by DMA
- * from a pinned frame) leaves the same bytes in device memory as the read into the same layout
- * on the host, and fsd_frame_read_new makes a CUDA tensor of the entry's shape holding the
- * frame's bytes; a corrupt tensor is refused and its CUDA destination not written (no tensor
- * made); a CUDA destination without a context is refused. Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA):
- * the same frames on a GPU, without the stand-in's checks; skipped (77) without a GPU.
+ * test_frame_gpu_mock.c — frames of CUDA tensors on the stand-in runtime.
+ *  - fsd_frame_write: frames of 1 to 3 random tensors of fsd_cases (uploaded to device memory)
+ *    written on a stream into device memory, pinned host memory, or pageable host memory
+ *    through a context's ring are byte for byte the frame fsd_frame_write makes of the same
+ *    tensors on the host (the GPU's checksums equal the CPU's), with and without checksums, and
+ *    open and verify on the host. Host and CUDA tensors together, and a pageable destination
+ *    without a context, are refused with nothing enqueued.
+ *  - fsd_frame_read into CUDA tensors of any layout (through a context's ring, or by DMA from a
+ *    pinned frame) leaves the same bytes in device memory as the read into the same layout on
+ *    the host, and fsd_frame_read_new makes a CUDA tensor of the entry's shape holding the
+ *    frame's bytes; a corrupt tensor is refused, its CUDA destination not written (no tensor
+ *    made); a CUDA destination without a context is refused.
+ * Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA): the same on
+ * a GPU, without the stand-in's checks; skipped (77) without a GPU.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,9 +45,25 @@ static uint64_t mockless_rand(uint64_t seed, int i)
     return x ^ (x >> 29);
 }
 
-/* Frames of n CUDA tensors written into device memory, or (pinned) into pinned host memory,
- * against the frame of the same tensors written on the host. */
-static void check_frame(uint64_t seed, int first, int n, int checksum, int pinned,
+/* A context whose ring has chunks of 4 KiB: several chunks for most cases (the ring's edges). */
+static fsd_context *small_context(void)
+{
+    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+    cfg.chunk_bytes = 4096;
+    cfg.chunks = 3;
+    cfg.cpu_threads = 2;
+    fsd_context *ctx = NULL;
+    assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
+    return ctx;
+}
+
+/* Where check_frame writes: device memory, pinned host memory, or pageable host memory
+ * (through a context's ring). */
+enum { TO_DEVICE, TO_PINNED, TO_PAGEABLE };
+
+/* Frames of n CUDA tensors written into memory of kind `to` against the frame of the same
+ * tensors written on the host. */
+static void check_frame(fsd_context *ctx, uint64_t seed, int first, int n, int checksum, int to,
                         cudaStream_t stream)
 {
     fsdt_case c[MAXT];
@@ -82,14 +101,20 @@ static void check_frame(uint64_t seed, int first, int n, int checksum, int pinne
         goto out;
     }
     char *dst;
-    if (pinned)
+    if (to == TO_PINNED)
         CUDA_OK(cudaHostAlloc((void **)&dst, size, 0));
-    else
+    else if (to == TO_DEVICE)
         CUDA_OK(cudaMalloc((void **)&dst, size));
-    st = fsd_frame_write(NULL, dev_ts, (size_t)n, &o, dst, size, stream);
+    else
+        dst = malloc(size);
+    if (to == TO_PAGEABLE) /* the GPU cannot reach it: refused without a context */
+        assert_int_equal(fsd_frame_write(NULL, dev_ts, (size_t)n, &o, dst, size, stream),
+                         FSD_ERROR_INVALID_ARGUMENT);
+    st = fsd_frame_write(to == TO_PAGEABLE ? ctx : NULL, dev_ts, (size_t)n, &o, dst, size, stream);
     if (st != FSD_SUCCESS)
         fail_msg("fsd_frame_write of CUDA tensors into %s memory: %s (%s)",
-                 pinned ? "pinned" : "device", fsd_status_string(st), c[0].desc);
+                 to == TO_PINNED ? "pinned" : to == TO_DEVICE ? "device" : "pageable",
+                 fsd_status_string(st), c[0].desc);
     CUDA_OK(cudaMemcpy(got, dst, size, cudaMemcpyDefault));
     long diff = fsdt_first_diff(want, got, size);
     if (diff >= 0)
@@ -102,10 +127,12 @@ static void check_frame(uint64_t seed, int first, int n, int checksum, int pinne
     for (int i = 0; i < n; i++)
         assert_int_equal(fsd_frame_verify(NULL, f, (size_t)i), FSD_SUCCESS);
     fsd_frame_close(f);
-    if (pinned)
+    if (to == TO_PINNED)
         CUDA_OK(cudaFreeHost(dst));
-    else
+    else if (to == TO_DEVICE)
         CUDA_OK(cudaFree(dst));
+    else
+        free(dst);
     free(want);
     free(got);
 out:
@@ -120,13 +147,15 @@ static void test_frames(void **state)
     (void)state;
     uint64_t seed = fsdt_seed();
     long n = fsdt_env_long("FSD_TEST_CASES", 120);
+    fsd_context *ctx = small_context();
     cudaStream_t stream;
     CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     /* Cases whose dtype frames hold (safetensors names none of 3, 6 or 12 bytes...): draw until
      * n frames were compared. */
     for (long i = 0; compared < n && i < 40 * n; i++)
-        check_frame(seed, (int)(3 * i), 1 + (int)(i % MAXT), i % 5 != 4, (int)(i % 2), stream);
+        check_frame(ctx, seed, (int)(3 * i), 1 + (int)(i % MAXT), i % 5 != 4, (int)(i % 3), stream);
     CUDA_OK(cudaStreamDestroy(stream));
+    fsd_context_destroy(ctx);
     printf("frames of CUDA tensors compared: %d (%d with checksums)\n", compared, compared_checksum);
     assert_true(compared >= n && compared_checksum >= (int)n / 2);
 #if !defined(FSDT_REAL_CUDA)
@@ -272,12 +301,7 @@ static void test_read_cuda(void **state)
     (void)state;
     uint64_t seed = fsdt_seed();
     long n = fsdt_env_long("FSD_TEST_CASES", 120);
-    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
-    cfg.chunk_bytes = 4096; /* several chunks for most cases: the ring's edges */
-    cfg.chunks = 3;
-    cfg.cpu_threads = 2;
-    fsd_context *ctx = NULL;
-    assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
+    fsd_context *ctx = small_context();
     cudaStream_t stream;
     CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     long read = 0;
