@@ -50,6 +50,38 @@ FSD_AVX2_INLINE __m256i add_terms(__m256i acc, __m256i v, const char *key)
     return _mm256_add_epi64(acc, _mm256_add_epi64(prod, _mm256_shuffle_epi32(v, 0x4E)));
 }
 
+/* A leaf's accumulators: lanes 0-3 and 4-7 of the even stripes (a) and of the odd ones (b). */
+typedef struct leaf_acc {
+    __m256i a0, a1, b0, b1;
+} leaf_acc;
+
+/* XXH3's keys of stripe st (0..15) of a leaf: the last stripe has its own. */
+FSD_AVX2_INLINE const char *stripe_key(unsigned st)
+{
+    const char *secret = (const char *)secret_words;
+    return st < 15 ? secret + 8 * st : secret + FSD_XXH3_LAST_KEY;
+}
+
+/* The terms of stripes st (v0, v1) and st + 1 (v2, v3), st even. */
+FSD_AVX2_INLINE void add_stripes(leaf_acc *acc, unsigned st, __m256i v0, __m256i v1, __m256i v2,
+                                 __m256i v3)
+{
+    const char *k0 = stripe_key(st), *k1 = stripe_key(st + 1);
+    acc->a0 = add_terms(acc->a0, v0, k0);
+    acc->a1 = add_terms(acc->a1, v1, k0 + 32);
+    acc->b0 = add_terms(acc->b0, v2, k1);
+    acc->b1 = add_terms(acc->b1, v3, k1 + 32);
+}
+
+/* XXH3_64bits of the leaf: the even and odd accumulators summed, then XXH3's merge. */
+FSD_AVX2_INLINE uint64_t leaf_merge(const leaf_acc *acc)
+{
+    fsd_xxh3_acc t;
+    _mm256_storeu_si256((__m256i *)(void *)&t.v[0], _mm256_add_epi64(acc->a0, acc->b0));
+    _mm256_storeu_si256((__m256i *)(void *)&t.v[4], _mm256_add_epi64(acc->a1, acc->b1));
+    return fsd_xxh3_merge(&t, FSD_XXH3_LEAF_BYTES);
+}
+
 FSD_AVX2_INLINE void put(int mode, char *d, const char *s, uint64_t off, uint64_t shift, __m256i v)
 {
     if (mode == STORE_PLAIN)
@@ -64,11 +96,10 @@ FSD_AVX2_INLINE void put(int mode, char *d, const char *s, uint64_t off, uint64_
 /* The leaf at s (1 KiB): its stores (mode) and the XXH3_64bits of its bytes. */
 FSD_AVX2_INLINE uint64_t leaf(int mode, char *d, const char *s, uint64_t shift)
 {
-    const char *secret = (const char *)secret_words;
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0;
+    const __m256i z = _mm256_setzero_si256();
+    leaf_acc acc = {z, z, z, z};
 #pragma GCC unroll 8
     for (unsigned st = 0; st < 16; st += 2) {
-        const char *k0 = secret + 8 * st, *k1 = st + 1 < 15 ? k0 + 8 : secret + FSD_XXH3_LAST_KEY;
         uint64_t o = 64u * st;
         __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(s + o));
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(s + o + 32));
@@ -78,15 +109,9 @@ FSD_AVX2_INLINE uint64_t leaf(int mode, char *d, const char *s, uint64_t shift)
         put(mode, d, s, o + 32, shift, v1);
         put(mode, d, s, o + 64, shift, v2);
         put(mode, d, s, o + 96, shift, v3);
-        a0 = add_terms(a0, v0, k0);
-        a1 = add_terms(a1, v1, k0 + 32);
-        b0 = add_terms(b0, v2, k1);
-        b1 = add_terms(b1, v3, k1 + 32);
+        add_stripes(&acc, st, v0, v1, v2, v3);
     }
-    fsd_xxh3_acc t;
-    _mm256_storeu_si256((__m256i *)(void *)&t.v[0], _mm256_add_epi64(a0, b0));
-    _mm256_storeu_si256((__m256i *)(void *)&t.v[4], _mm256_add_epi64(a1, b1));
-    return fsd_xxh3_merge(&t, FSD_XXH3_LEAF_BYTES);
+    return leaf_merge(&acc);
 }
 
 /* Leaves [k, k_end) of the range with stores of the given mode; returns the sum of terms. */
@@ -150,13 +175,12 @@ enum { GATHER_PLAIN, GATHER_STREAM, SCATTER_PLAIN, SCATTER_STREAM };
  * packed side: GATHER copies sp -> q, SCATTER q -> sp; _STREAM with streaming stores. */
 FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp, char *const *pf)
 {
-    const char *secret = (const char *)secret_words;
     const int gather = mode == GATHER_PLAIN || mode == GATHER_STREAM;
     const int stream = mode == GATHER_STREAM || mode == SCATTER_STREAM;
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0;
+    const __m256i z = _mm256_setzero_si256();
+    leaf_acc acc = {z, z, z, z};
 #pragma GCC unroll 8
     for (unsigned st = 0; st < 16; st += 2) {
-        const char *k0 = secret + 8 * st, *k1 = st + 1 < 15 ? k0 + 8 : secret + FSD_XXH3_LAST_KEY;
         if (pf != NULL) {
             _mm_prefetch(pf[st], _MM_HINT_T0);
             _mm_prefetch(pf[st + 1], _MM_HINT_T0);
@@ -180,15 +204,9 @@ FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp, char *
             _mm256_storeu_si256((__m256i *)(void *)d1, v2);
             _mm256_storeu_si256((__m256i *)(void *)(d1 + 32), v3);
         }
-        a0 = add_terms(a0, v0, k0);
-        a1 = add_terms(a1, v1, k0 + 32);
-        b0 = add_terms(b0, v2, k1);
-        b1 = add_terms(b1, v3, k1 + 32);
+        add_stripes(&acc, st, v0, v1, v2, v3);
     }
-    fsd_xxh3_acc t;
-    _mm256_storeu_si256((__m256i *)(void *)&t.v[0], _mm256_add_epi64(a0, b0));
-    _mm256_storeu_si256((__m256i *)(void *)&t.v[4], _mm256_add_epi64(a1, b1));
-    return fsd_xxh3_merge(&t, FSD_XXH3_LEAF_BYTES);
+    return leaf_merge(&acc);
 }
 
 FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes,

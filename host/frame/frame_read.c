@@ -70,20 +70,26 @@ static fsd_status copy_out(fsd_context *ctx, const fsd_frame *f, const fsd_frame
 /* A CUDA destination: the bytes verified on the CPU first (one read; nothing is written when
  * they do not match), then carried to the GPU and unpacked by fsd_unpack_from_host on `stream`
  * (the context's pinned ring, or DMA straight from a pinned frame). */
+/* Before a CUDA destination is written (read_to_gpu, read_new_gpu): a context is there, and the
+ * entry's bytes match its checksum (verify 1; one read on the context's threads). */
+static fsd_status check_for_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
+                                int verify)
+{
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "a CUDA destination needs a context (its "
+                        "staging ring and pool carry the frame's bytes to the GPU)");
+    if (verify && e->has_checksum)
+        return check_sum(e, fsd_frame_sum(ctx->pool, f->data + e->begin, e->end - e->begin));
+    return FSD_SUCCESS;
+}
+
 static fsd_status read_to_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
                               const DLTensor *dst, int verify, cudaStream_t stream)
 {
-    if (ctx == NULL)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "dst: a CUDA tensor needs a context (its "
-                        "staging ring carries the frame's bytes to the GPU)");
-    const char *src = f->data + e->begin;
-    const size_t n = (size_t)(e->end - e->begin);
-    if (verify && e->has_checksum) {
-        fsd_status st = check_sum(e, fsd_frame_sum(ctx->pool, src, n));
-        if (st != FSD_SUCCESS)
-            return st;
-    }
-    return fsd_unpack_from_host(ctx, src, n, dst, stream);
+    fsd_status st = check_for_gpu(ctx, f, e, verify);
+    if (st != FSD_SUCCESS)
+        return st;
+    return fsd_unpack_from_host(ctx, f->data + e->begin, (size_t)(e->end - e->begin), dst, stream);
 }
 
 fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *f, size_t index, const DLTensor *dst,
@@ -160,14 +166,11 @@ static void frame_cuda_deleter(DLManagedTensor *self)
 static fsd_status read_new_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
                                DLDevice device, int verify, DLManagedTensor **out)
 {
-    if (ctx == NULL)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "a CUDA tensor needs a context (its pool "
-                        "and streams)");
+    fsd_status st = check_for_gpu(ctx, f, e, verify);
+    if (st != FSD_SUCCESS)
+        return st;
     const char *src = f->data + e->begin;
     const size_t n = (size_t)(e->end - e->begin);
-    fsd_status st;
-    if (verify && e->has_checksum && (st = check_sum(e, fsd_frame_sum(ctx->pool, src, n))) != FSD_SUCCESS)
-        return st;
     fsd_alloc a = ctx->alloc;
     frame_cuda_tensor *t = fsd_alloc_host(&a, sizeof *t + (size_t)e->ndim * sizeof(int64_t));
     if (t == NULL)

@@ -393,16 +393,14 @@ static void finish_sums(const fsd_frame_tensor *tensors, size_t count, frame_pla
 /* A frame of CUDA tensors into pageable host memory: each tensor packed through the context's
  * ring (fsd_pack_to_host: bytes in place on return), its checksum computed on the CPU after
  * it lands (a second read of its bytes, from the caches in part), then the header. */
-static fsd_status write_gpu_via_ring(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
-                                     frame_plan *p, unsigned char *dst, int checksum,
-                                     cudaStream_t stream)
+static fsd_status write_gpu_via_ring(fsd_context *ctx, const fsd_frame_tensor *tensors,
+                                     const fsd_layout *ls, size_t count, frame_plan *p,
+                                     unsigned char *dst, int checksum, cudaStream_t stream)
 {
     unsigned char *data = dst + 8 + p->header_bytes;
     uint64_t offset = 0;
     for (size_t i = 0; i < count; i++) {
-        uint64_t bytes;
-        fsd_layout l;
-        (void)check_tensor(&tensors[i], i, &bytes, &l); /* passed before */
+        const uint64_t bytes = ls[i].total_bytes;
         fsd_status st = fsd_pack_to_host(ctx, tensors[i].tensor, data + offset, (size_t)bytes, stream);
         if (st != FSD_SUCCESS)
             return st;
@@ -446,7 +444,7 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
     }
     const int checksum = p->opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
     if (st == FSD_SUCCESS && via_ring) {
-        st = write_gpu_via_ring(ctx, tensors, count, p, dst, checksum, stream);
+        st = write_gpu_via_ring(ctx, tensors, ls, count, p, dst, checksum, stream);
         free(head);
         free(ls);
         return st;

@@ -77,8 +77,10 @@ fsd_status fsd_gpu_enter(int device, int *prev, uint32_t *sm_count)
     return FSD_SUCCESS;
 }
 
-fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
-                           cudaStream_t stream)
+/* The one launch path of both entries below: on the layout's device, the memory checked before
+ * anything is enqueued, then the plain kernel or (sum not NULL) the checksum pack. */
+static fsd_status launch_on_device(const fsd_layout *l, void *packed, fsd_direction dir,
+                                   uint64_t *sum, cudaStream_t stream)
 {
     int prev = 0;
     uint32_t sms = 0;
@@ -87,36 +89,33 @@ fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
         return st;
     /* Memory the GPU cannot reach is refused before anything is enqueued. */
     st = fsd_check_gpu_access(packed, l->total_bytes, l->device_id, dir == FSD_DIR_PACK ? "dst" : "src");
+    if (st == FSD_SUCCESS && sum != NULL)
+        st = fsd_check_gpu_access(sum, sizeof *sum, l->device_id, "checksum sum");
     if (st == FSD_SUCCESS) {
         fsd_plan plan;
         fsd_plan_build(l, packed, dir, sms, &plan);
-        cudaError_t e = fsdk_launch(&plan, stream);
+        cudaError_t e;
+        if (sum != NULL) {
+            fsd_plan_checksum(&plan, sms);
+            e = fsdk_launch_checksum(&plan, sum, stream);
+        } else {
+            e = fsdk_launch(&plan, stream);
+        }
         if (e != cudaSuccess)
-            st = fsd_cuda_failure(e, "kernel launch");
+            st = fsd_cuda_failure(e, sum != NULL ? "checksum kernel launch" : "kernel launch");
     }
     fsd_device_leave(l->device_id, prev);
     return st;
 }
 
+fsd_status fsd_gpu_execute(const fsd_layout *l, void *packed, fsd_direction dir,
+                           cudaStream_t stream)
+{
+    return launch_on_device(l, packed, dir, NULL, stream);
+}
+
 fsd_status fsd_gpu_pack_checksum(const fsd_layout *l, void *packed, uint64_t *sum,
                                  cudaStream_t stream)
 {
-    int prev = 0;
-    uint32_t sms = 0;
-    fsd_status st = fsd_gpu_enter(l->device_id, &prev, &sms);
-    if (st != FSD_SUCCESS)
-        return st;
-    st = fsd_check_gpu_access(packed, l->total_bytes, l->device_id, "dst");
-    if (st == FSD_SUCCESS)
-        st = fsd_check_gpu_access(sum, sizeof *sum, l->device_id, "checksum sum");
-    if (st == FSD_SUCCESS) {
-        fsd_plan plan;
-        fsd_plan_build(l, packed, FSD_DIR_PACK, sms, &plan);
-        fsd_plan_checksum(&plan, sms);
-        cudaError_t e = fsdk_launch_checksum(&plan, sum, stream);
-        if (e != cudaSuccess)
-            st = fsd_cuda_failure(e, "checksum kernel launch");
-    }
-    fsd_device_leave(l->device_id, prev);
-    return st;
+    return launch_on_device(l, packed, FSD_DIR_PACK, sum, stream);
 }
