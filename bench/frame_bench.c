@@ -17,6 +17,14 @@
  *                  median over iterations of the plain pack's (unpack's) time divided by the
  *                  variant's in the same iteration (load from other processes drifts slowly
  *                  and cancels).
+ *   --group ring   the host side of a frame's trip through a context's ring (CUDA tensors and
+ *                  pageable frames: transfer.c), which needs no GPU to time: a chunk's bytes
+ *                  packed (contiguous) moved between 4 MiB pinned-sized chunks that cycle
+ *                  through a ring of 3 and the frame, chunk by chunk, on the context's threads:
+ *                  the plain copy (no checksum), the copy followed by a hash of the frame's
+ *                  bytes (the earlier design: verify, then copy, or copy, then hash), and the
+ *                  copy that hashes on the way (fsd_frame_copy_sum, now). GB/s of frame bytes,
+ *                  and ratios against the plain copy in the same iteration.
  * The bytes are checked once per view (frame data == packed bytes, read-back == view).
  * Options: --quick, --iters N, --shape NAME (bench_views.h), --threads N, --group G, --cputime
  * (the calling thread's CPU time instead of the wall clock, calling-thread rows only: for A/B
@@ -32,10 +40,13 @@
 #include <xxhash.h>
 
 #include "bench_util.h"
+#include "context.h"      /* a context's pool: internal */
+#include "cpu_parallel.h" /* fsd_cpu_memcpy_parallel_ex */
 #include "bench_views.h"
 #include "fastserde.h"
 #include "frame.h" /* fsd_frame_leaves: internal, so this links the static fastserde_internal */
 #include "frame_leaf.h"
+#include "transfer.h" /* FSD_RING_MIN_BYTES_PER_THREAD */
 #include "xxh3_leaf.cuh"
 
 #if defined(__x86_64__)
@@ -317,6 +328,90 @@ static void bench_frames(const fsdb_model *m, int iters, int threads)
     }
 }
 
+/* ---- the host side of the ring ------------------------------------------------------------- */
+
+enum { R_COPY, R_COPY_THEN_HASH, R_COPY_HASH, R_COUNT };
+static const char *const ring_names[R_COUNT] = {"copy", "copy, then hash", "copy+hash"};
+
+/* One tensor's bytes between the frame and the ring's chunks; into the frame (the write) when
+ * `out`, else out of it (the read). Returns S (0 for the plain copy). */
+static uint64_t ring_pass(fsd_pool *pool, char *frame, char *ring, uint64_t n, int variant, int out)
+{
+    const uint64_t chunk = (uint64_t)4 << 20;
+    uint64_t sum = 0;
+    for (uint64_t b = 0, k = 0; b < n; b += chunk, k++) {
+        uint64_t len = n - b < chunk ? n - b : chunk;
+        char *pinned = ring + (k % 3) * chunk;
+        char *dst = out ? frame + b : pinned;
+        const char *src = out ? pinned : frame + b;
+        if (variant == R_COPY_HASH)
+            sum += fsd_frame_copy_sum(pool, dst, src, len, b, FSD_RING_MIN_BYTES_PER_THREAD);
+        else
+            fsd_cpu_memcpy_parallel_ex(pool, dst, src, len, FSD_RING_MIN_BYTES_PER_THREAD);
+    }
+    if (variant == R_COPY_THEN_HASH)
+        sum = fsd_frame_sum(pool, frame, n);
+    return sum;
+}
+
+static void bench_ring(const fsdb_model *m, int iters, int threads)
+{
+    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+    cfg.cpu_threads = threads;
+    fsd_context *ctx = NULL;
+    CHECK(fsd_context_create(&ctx, &cfg));
+    fsdb_view v;
+    fsdb_view_kv(m, FSDB_CONTIG, 2, &v);
+    const uint64_t n = v.packed_bytes, chunk = (uint64_t)4 << 20;
+    char *frame = aligned_alloc(4096, (n + 4095) / 4096 * 4096);
+    char *ring = aligned_alloc(4096, 3 * chunk);
+    fsdb_fill_pattern(frame, n, 5);
+    memset(ring, 0, 3 * chunk);
+    uint64_t want = fsd_frame_sum(NULL, frame, n);
+    fsd_context_usage u;
+    CHECK(fsd_context_memory(ctx, &u));
+    printf("\n== the ring's host side: %s, %.1f MiB, chunks of 4 MiB, %d threads: GB/s (median of "
+           "%d) ==\n", m->title, (double)n / (1 << 20), u.cpu_threads, iters);
+    printf("  %-6s", "");
+    for (int k = 0; k < R_COUNT; k++)
+        printf(" %16s", ring_names[k]);
+    printf("   copy/(copy, then hash)  copy/(copy+hash)\n");
+    double *tm = malloc(sizeof(double) * (size_t)iters * R_COUNT), *r = malloc(sizeof(double) * (size_t)iters);
+    for (int out = 0; out < 2; out++) {
+        if (out) { /* the write's bytes: the ring's chunks in turn */
+            fsdb_fill_pattern(ring, 3 * chunk, 7);
+            (void)ring_pass(ctx->pool, frame, ring, n, R_COPY, 1);
+            want = fsd_frame_sum(NULL, frame, n);
+        }
+        for (int it = 0; it < iters; it++)
+            for (int k = 0; k < R_COUNT; k++) {
+                double t0 = now();
+                uint64_t s = ring_pass(ctx->pool, frame, ring, n, k, out);
+                tm[k * iters + it] = now() - t0;
+                if (k != R_COPY && s != want) {
+                    fprintf(stderr, "ring %s: sum %016llx, want %016llx\n", ring_names[k],
+                            (unsigned long long)s, (unsigned long long)want);
+                    exit(1);
+                }
+            }
+        printf("  %-6s", out ? "write" : "read");
+        for (int k = 0; k < R_COUNT; k++)
+            printf(" %16.2f", (double)n / fsdb_median(tm + k * iters, iters) / 1e9);
+        for (int k = R_COPY_THEN_HASH; k <= R_COPY_HASH; k++) {
+            for (int it = 0; it < iters; it++)
+                r[it] = tm[R_COPY * iters + it] / tm[k * iters + it];
+            printf("   %12.2fx", fsdb_median(r, iters));
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    free(r);
+    free(tm);
+    free(ring);
+    free(frame);
+    fsd_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     int iters = 15, threads = 0, quick = 0;
@@ -335,7 +430,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc)
             shape = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--iters N] [--threads N] [--cputime] [--group hash|frame|all] "
+            fprintf(stderr, "usage: %s [--quick] [--iters N] [--threads N] [--cputime] [--group hash|frame|ring|all] "
                             "[--shape NAME]\n", argv[0]);
             return 2;
         }
@@ -367,5 +462,7 @@ int main(int argc, char **argv)
         bench_hashes(iters, quick ? 100 : 2000);
     if (strcmp(group, "frame") == 0 || strcmp(group, "all") == 0)
         bench_frames(m, iters, threads);
+    if (strcmp(group, "ring") == 0 || strcmp(group, "all") == 0)
+        bench_ring(m, iters, threads);
     return 0;
 }

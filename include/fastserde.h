@@ -721,7 +721,8 @@ FSD_API fsd_status fsd_frame_size(const fsd_frame_tensor *tensors, size_t count,
  * @param dst       host tensors: host memory; CUDA tensors: device memory of their device,
  *                  pinned host memory, or, with a context, pageable host memory (each tensor
  *                  then goes through the context's ring as fsd_pack_to_host takes it, and its
- *                  checksum is computed on the CPU once its bytes have landed: a second read).
+ *                  checksum is computed by the CPU copies out of the pinned chunks, in the
+ *                  pass that moves the bytes).
  *                  Not overlapping any tensor.
  * @param dst_size  at least fsd_frame_size.
  * @param stream    CUDA tensors: the stream the kernels and copies are enqueued on, which the
@@ -841,10 +842,11 @@ FSD_API fsd_status fsd_frame_verify(fsd_context *ctx, const fsd_frame *frame, si
 /*
  * fsd_frame_read: unpacks tensor `index` into the caller's tensor `dst` (any strides that do
  * not alias, as fsd_unpack), verifying its checksum when `verify` is 1 and the frame carries
- * one: for a host dst in the same pass that copies; for a CUDA dst on the CPU first (one read
- * of the frame's bytes, with the context's threads), then the bytes go to the GPU as
- * fsd_unpack_from_host takes them (through the context's pinned ring, or by DMA from a pinned
- * frame) and are unpacked on `stream`.
+ * one, in the same pass that copies: for a CUDA dst the bytes go to the GPU as
+ * fsd_unpack_from_host takes them, hashed by the CPU copies into the context's pinned ring
+ * (or, for a frame in pinned memory, which the DMA reads directly, by the CPU while the DMA
+ * runs), and are unpacked on `stream`. To have nothing written when a tensor is corrupt, call
+ * fsd_frame_verify first and then fsd_frame_read with verify 0 (two reads of the bytes).
  * @param ctx     NULL: the calling thread (host dst only); else the context's CPU threads
  *                share the work, and its ring carries bytes for a CUDA dst (required then).
  * @param dst     a host or CUDA tensor of the entry's dtype (exactly: code, bits, one lane) and
@@ -858,10 +860,10 @@ FSD_API fsd_status fsd_frame_verify(fsd_context *ctx, const fsd_frame *frame, si
  *                                     other than the entry's, verify not 0 or 1; a CUDA dst
  *                                     without a context; as fsd_unpack;
  *         FSD_ERROR_ALIASING          as fsd_unpack;
- *         FSD_ERROR_CORRUPT           the bytes do not match the checksum. For a host dst the
- *                                     check ends with the copy, so dst then holds the frame's
- *                                     (corrupt) bytes: do not use them; a CUDA dst is not
- *                                     written;
+ *         FSD_ERROR_CORRUPT           the bytes do not match the checksum. The check ends with
+ *                                     the copy, so dst then holds (or, for a CUDA dst, gets in
+ *                                     stream order) the frame's corrupt bytes: do not use
+ *                                     them;
  *         FSD_ERROR_NO_GPU, FSD_ERROR_CUDA  as fsd_unpack_from_host for a CUDA dst.
  *         Other errors are found before anything is written.
  * Thread-safe without a context; one thread at a time per context.
@@ -873,9 +875,10 @@ FSD_API fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *frame, size
  * fsd_frame_read_new: tensor `index` as a new compact tensor on `device`, verified when
  * `verify` is 1 and the frame carries a checksum. kDLCPU: verified while it is copied; its
  * memory comes from the context's allocator (malloc without a context). kDLCUDA (the
- * context's device; a context is required): verified on the CPU first, then copied as
- * fsd_from_bytes copies (blocking; the memory from the context's pool or hooks, freed by the
- * deleter as fsd_from_bytes' tensors are). Call (*out)->deleter(*out) when done.
+ * context's device; a context is required): copied as fsd_from_bytes copies (blocking; the
+ * memory from the context's pool or hooks, freed by the deleter as fsd_from_bytes' tensors
+ * are), verified in that pass (the CPU copies into the ring hash the bytes); a corrupt tensor
+ * is freed again before the call returns. Call (*out)->deleter(*out) when done.
  * @return FSD_SUCCESS; FSD_ERROR_INVALID_ARGUMENT for a NULL frame or out, an index past the
  *         end, verify not 0 or 1, a CUDA device without a context; FSD_ERROR_UNSUPPORTED for
  *         another device type; FSD_ERROR_OUT_OF_MEMORY; FSD_ERROR_CORRUPT for a checksum

@@ -49,4 +49,9 @@ fsd_status fsd_context_enter(const fsd_context *ctx, int *prev);
 /* Restores the caller's device saved by fsd_context_enter. */
 void fsd_context_leave(const fsd_context *ctx, int prev);
 
+/* fsd_from_bytes (serde.c) with, when sum is not NULL, the frame checksum's S of the bytes
+ * (frame.h) computed by the copy that carries them (fsd_frame_read_new). */
+fsd_status fsd_from_bytes_sum(fsd_context *ctx, const void *bytes, size_t size, DLDataType dtype,
+                              DLDevice device, DLManagedTensor **out, uint64_t *sum);
+
 #endif

@@ -7,17 +7,6 @@
 #include "memkind.h"
 #include "transfer.h"
 
-/* A CUDA tensor must live on the context's GPU. */
-static fsd_status check_gpu(const fsd_context *ctx, const fsd_layout *l)
-{
-    if (ctx->device < 0)
-        return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA tensor, but the context has no GPU");
-    if (l->device_id != ctx->device)
-        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "the tensor is on device %d, the context on %d",
-                        l->device_id, ctx->device);
-    return FSD_SUCCESS;
-}
-
 /* The host buffer of a host tensor must not be device memory (the CPU would fault on it). A
  * context without a GPU has no device memory to tell apart: nothing to ask. */
 static fsd_status check_host_buffer(const fsd_context *ctx, const void *p, uint64_t n,
@@ -37,9 +26,9 @@ fsd_status fsd_pack_to_host(fsd_context *ctx, const DLTensor *src, void *host_ds
         if (l.place == FSD_PLACE_HOST) {
             if ((st = check_host_buffer(ctx, host_dst, l.total_bytes, "host_dst")) == FSD_SUCCESS)
                 fsd_cpu_execute_parallel(ctx->pool, &l, host_dst, FSD_DIR_PACK);
+        } else {
+            st = fsd_transfer_pack(ctx, &l, host_dst, NULL, stream);
         }
-        else if ((st = check_gpu(ctx, &l)) == FSD_SUCCESS)
-            st = fsd_transfer_pack(ctx, &l, host_dst, stream);
     }
     if (st == FSD_SUCCESS)
         fsd_clear_error();
@@ -57,9 +46,9 @@ fsd_status fsd_unpack_from_host(fsd_context *ctx, const void *host_src, size_t h
         if (l.place == FSD_PLACE_HOST) {
             if ((st = check_host_buffer(ctx, host_src, l.total_bytes, "host_src")) == FSD_SUCCESS)
                 fsd_cpu_execute_parallel(ctx->pool, &l, (void *)host_src, FSD_DIR_UNPACK);
+        } else {
+            st = fsd_transfer_unpack(ctx, &l, host_src, NULL, stream);
         }
-        else if ((st = check_gpu(ctx, &l)) == FSD_SUCCESS)
-            st = fsd_transfer_unpack(ctx, &l, host_src, stream);
     }
     if (st == FSD_SUCCESS)
         fsd_clear_error();

@@ -11,7 +11,9 @@
 #include "context.h"
 #include "cpu_parallel.h"
 #include "error.h"
+#include "frame.h"
 #include "layout.h"
+#include "transfer.h"
 
 /* Large new buffers come fresh from the kernel (glibc maps them), so their first write faults
  * every page in: asking for transparent huge pages (where the system grants them on request)
@@ -181,8 +183,35 @@ static fsd_status check_from_bytes(const fsd_context *ctx, const void *bytes, si
     return FSD_SUCCESS;
 }
 
+/* The bytes into the new tensor `t` (compact, on the context's GPU or the host), hashed on
+ * the way with sum. Blocking. */
+static fsd_status fill(fsd_context *ctx, const void *bytes, size_t size, const DLTensor *t,
+                       int on_device, uint64_t *sum)
+{
+    if (!on_device) {
+        if (sum != NULL)
+            *sum = fsd_frame_copy_sum(ctx->pool, t->data, bytes, size, 0, FSD_CPU_MIN_BYTES_PER_THREAD);
+        else
+            fsd_cpu_memcpy_parallel(ctx->pool, t->data, bytes, size);
+        return FSD_SUCCESS;
+    }
+    fsd_layout l;
+    fsd_status st = fsd_layout_for_unpack(bytes, size, t, &l);
+    if (st == FSD_SUCCESS)
+        st = fsd_transfer_unpack(ctx, &l, bytes, sum, NULL);
+    if (st == FSD_SUCCESS)
+        st = wait_for_context(ctx);
+    return st;
+}
+
 fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size, DLDataType dtype,
                           DLDevice device, DLManagedTensor **out)
+{
+    return fsd_from_bytes_sum(ctx, bytes, size, dtype, device, out, NULL);
+}
+
+fsd_status fsd_from_bytes_sum(fsd_context *ctx, const void *bytes, size_t size, DLDataType dtype,
+                              DLDevice device, DLManagedTensor **out, uint64_t *sum)
 {
     if (out == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "out is NULL");
@@ -210,15 +239,10 @@ fsd_status fsd_from_bytes(fsd_context *ctx, const void *bytes, size_t size, DLDa
         free_owned(o);
         return st;
     }
-    if (size > 0) {
-        if (o->on_device) {
-            st = fsd_unpack_from_host(ctx, bytes, size, t, NULL);
-            if (st == FSD_SUCCESS)
-                st = wait_for_context(ctx);
-        } else {
-            fsd_cpu_memcpy_parallel(ctx->pool, t->data, bytes, size);
-        }
-    }
+    if (sum != NULL)
+        *sum = 0;
+    if (size > 0)
+        st = fill(ctx, bytes, size, t, o->on_device, sum);
     if (st != FSD_SUCCESS) {
         free_owned(o);
         return st;

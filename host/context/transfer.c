@@ -1,18 +1,12 @@
 /* transfer.c — the staged round trip (see transfer.h). */
 #include "cpu_parallel.h"
 #include "error.h"
+#include "frame.h"
 #include "kernel_launch.h"
 #include "memkind.h"
 #include "nvtx.h"
 #include "plan_build.h"
 #include "transfer.h"
-
-/* A chunk's host copy is split over the context's threads from this many bytes per thread:
- * with the default 4 MiB chunks, up to 16 threads copy one chunk. The CPU path's threshold
- * (FSD_CPU_MIN_BYTES_PER_THREAD, 4 MiB) would leave a chunk to one thread, and one core's
- * memcpy (~10 GB/s) to a fifth of PCIe's 50 GB/s (the model: docs/architecture.md). Waking the
- * threads costs tens of microseconds; 256 KiB is 25 us of one core's copying. */
-#define FSD_RING_MIN_BYTES_PER_THREAD ((uint64_t)256 << 10)
 
 /* One call: what it moves, where, and whether it is being captured into a graph. */
 typedef struct call {
@@ -22,6 +16,7 @@ typedef struct call {
     int contig;   /* the tensor's bytes are one run: no kernel, the DMA reads/writes it */
     int direct;   /* host is pinned: the DMA reads/writes it, no pinned chunks */
     int captured; /* the caller's stream is capturing: nothing runs during the call */
+    uint64_t *sum; /* NULL, or the frame checksum's S of the packed bytes (see transfer.h) */
 } call;
 
 /* Every stream of the context waits for the work already on the caller's stream, and (outside
@@ -107,17 +102,28 @@ static cudaError_t wait_pinned(fsd_context *ctx, chunk c)
     return e;
 }
 
-/* Waits for chunk c's D2H and copies its pinned chunk into host_dst. */
-static cudaError_t drain_to_host(fsd_context *ctx, chunk c, char *host_dst)
+/* One chunk's host copy between a pinned chunk and the caller's memory, on the context's
+ * threads; with cl->sum, hashing the chunk's leaves as it copies (chunks begin at multiples of
+ * chunk_bytes, a multiple of 4096: on a leaf of the checksum). */
+static void host_copy(const call *cl, chunk c, char *dst, const char *src)
 {
-    cudaError_t e = wait_pinned(ctx, c);
-    if (e != cudaSuccess)
-        return e;
-    FSD_RANGE_PUSH(FSD_NVTX_CHUNK_HOST, c.end - c.begin);
-    fsd_cpu_memcpy_parallel_ex(ctx->pool, host_dst + c.begin, pinned_chunk(ctx, c.slot),
-                               c.end - c.begin, FSD_RING_MIN_BYTES_PER_THREAD);
+    const uint64_t n = c.end - c.begin;
+    FSD_RANGE_PUSH(FSD_NVTX_CHUNK_HOST, n);
+    if (cl->sum != NULL)
+        *cl->sum += fsd_frame_copy_sum(cl->ctx->pool, dst, src, n, c.begin,
+                                       FSD_RING_MIN_BYTES_PER_THREAD);
+    else
+        fsd_cpu_memcpy_parallel_ex(cl->ctx->pool, dst, src, n, FSD_RING_MIN_BYTES_PER_THREAD);
     FSD_RANGE_POP();
-    return cudaSuccess;
+}
+
+/* Waits for chunk c's D2H and copies its pinned chunk into the caller's memory. */
+static cudaError_t drain_to_host(const call *cl, chunk c)
+{
+    cudaError_t e = wait_pinned(cl->ctx, c);
+    if (e == cudaSuccess)
+        host_copy(cl, c, cl->host + c.begin, pinned_chunk(cl->ctx, c.slot));
+    return e;
 }
 
 static cudaError_t pack_chunks(const call *cl)
@@ -132,7 +138,7 @@ static cudaError_t pack_chunks(const call *cl)
         chunk c = chunk_of(ctx, k, total);
         /* Free pinned slot c.slot: copy out the chunk that used it, `chunks` ago. */
         if (!cl->direct && k >= lag &&
-            (e = drain_to_host(ctx, chunk_of(ctx, k - lag, total), cl->host)) != cudaSuccess)
+            (e = drain_to_host(cl, chunk_of(ctx, k - lag, total))) != cudaSuccess)
             break;
         const char *from = l->base + c.begin; /* contiguous: the tensor's own bytes */
         if (!cl->contig) {
@@ -156,7 +162,7 @@ static cudaError_t pack_chunks(const call *cl)
     }
     /* The chunks still in pinned memory. */
     for (uint64_t k = n > lag ? n - lag : 0; !cl->direct && k < n && e == cudaSuccess; k++)
-        e = drain_to_host(ctx, chunk_of(ctx, k, total), cl->host);
+        e = drain_to_host(cl, chunk_of(ctx, k, total));
     return e;
 }
 
@@ -176,10 +182,7 @@ static cudaError_t unpack_chunks(const call *cl)
              * earlier one) is done. */
             if ((e = wait_pinned(ctx, c)) != cudaSuccess)
                 break;
-            FSD_RANGE_PUSH(FSD_NVTX_CHUNK_HOST, c.end - c.begin);
-            fsd_cpu_memcpy_parallel_ex(ctx->pool, pinned_chunk(ctx, c.slot), from, c.end - c.begin,
-                                       FSD_RING_MIN_BYTES_PER_THREAD);
-            FSD_RANGE_POP();
+            host_copy(cl, c, pinned_chunk(ctx, c.slot), from);
             from = pinned_chunk(ctx, c.slot);
         }
         char *to = l->base + c.begin; /* contiguous: straight into the tensor */
@@ -225,17 +228,35 @@ static fsd_status capture_state(cudaStream_t stream, int *captured, const char *
  * joined at both ends, and on an error outside a capture both streams drained, so that nothing
  * the call enqueued runs on after it returns (inside a capture nothing ran: the capture is
  * left unjoined, so that cudaStreamEndCapture fails rather than make a graph of part of it). */
-static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cudaStream_t stream,
-                           fsd_direction dir)
+/* A pinned host buffer has no host copy to hash in: the CPU hashes it, for a pack once the
+ * DMAs into it have finished (the call then blocks), for an unpack while they read it. */
+static cudaError_t sum_direct(const call *cl, int pack)
+{
+    cudaError_t e = cudaSuccess;
+    if (pack && (e = cudaEventSynchronize(cl->ctx->copy_done)) != cudaSuccess)
+        return e;
+    *cl->sum = fsd_frame_sum(cl->ctx->pool, cl->host, cl->l->total_bytes);
+    return e;
+}
+
+static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, uint64_t *sum,
+                           cudaStream_t stream, fsd_direction dir)
 {
     const int pack = dir == FSD_DIR_PACK;
     const char *fn = pack ? "fsd_pack_to_host" : "fsd_unpack_from_host";
     const char *what = pack ? "host_dst" : "host_src";
+    if (ctx->device < 0)
+        return fsd_fail(FSD_ERROR_NO_GPU, "a CUDA tensor, but the context has no GPU");
+    if (l->device_id != ctx->device)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "the tensor is on device %d, the context on %d",
+                        l->device_id, ctx->device);
     int prev;
     fsd_status st = fsd_context_enter(ctx, &prev);
     if (st != FSD_SUCCESS)
         return st;
-    call cl = {ctx, l, host, fsd_layout_contiguous(l), 0, 0};
+    if (sum != NULL)
+        *sum = 0;
+    call cl = {ctx, l, host, fsd_layout_contiguous(l), 0, 0, sum};
     /* Pinned at both ends: the DMA reaches it directly; device memory at either end: not a
      * host buffer; else (pageable, managed, mixed) through the pinned chunks. */
     fsd_mem m, last;
@@ -251,6 +272,9 @@ static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cu
         st = fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s: %s is pageable memory, which the CPU copies "
                       "during the call: a stream capture cannot hold that; use pinned memory "
                       "(cudaHostAlloc / cudaHostRegister)", fn, what);
+    if (st == FSD_SUCCESS && cl.captured && sum != NULL)
+        st = fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "%s: a checksum is computed on the CPU during "
+                      "the call: a stream capture cannot hold that", fn);
     if (st != FSD_SUCCESS) {
         fsd_context_leave(ctx, prev);
         return st;
@@ -266,6 +290,8 @@ static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cu
     }
     if (e == cudaSuccess)
         e = join_back(&cl, stream);
+    if (e == cudaSuccess && sum != NULL && cl.direct)
+        e = sum_direct(&cl, pack);
     FSD_RANGE_POP();
     if (e != cudaSuccess) {
         st = fsd_cuda_failure(e, fn);
@@ -280,13 +306,14 @@ static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, cu
     return st;
 }
 
-fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *l, void *host_dst, cudaStream_t stream)
+fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *l, void *host_dst, uint64_t *sum,
+                             cudaStream_t stream)
 {
-    return transfer(ctx, l, host_dst, stream, FSD_DIR_PACK);
+    return transfer(ctx, l, host_dst, sum, stream, FSD_DIR_PACK);
 }
 
 fsd_status fsd_transfer_unpack(fsd_context *ctx, const fsd_layout *l, const void *host_src,
-                               cudaStream_t stream)
+                               uint64_t *sum, cudaStream_t stream)
 {
-    return transfer(ctx, l, (char *)host_src, stream, FSD_DIR_UNPACK);
+    return transfer(ctx, l, (char *)host_src, sum, stream, FSD_DIR_UNPACK);
 }

@@ -11,6 +11,7 @@
  *   host:         before reusing pinned chunk s, wait copy_ev[s] and copy pinned chunk s
  *                 into host_dst on the CPU threads, while later chunks are in flight.
  * A contiguous tensor skips the kernel: the DMA reads the tensor itself. Unpack mirrors it.
+ * Frames (frame_write.c, frame_read.c) have the host copies hash the bytes on the way.
  */
 #ifndef FSD_TRANSFER_H
 #define FSD_TRANSFER_H
@@ -18,10 +19,24 @@
 #include "context.h"
 #include "layout.h"
 
-/* The layout is a validated CUDA tensor on ctx->device; the sizes have been checked. */
+/* A chunk's host copy is split over the context's threads from this many bytes per thread:
+ * with the default 4 MiB chunks, up to 16 threads copy one chunk. The CPU path's threshold
+ * (FSD_CPU_MIN_BYTES_PER_THREAD, 4 MiB) would leave a chunk to one thread, and one core's
+ * memcpy (~10 GB/s) to a fifth of PCIe's 50 GB/s (the model: docs/architecture.md). Waking the
+ * threads costs tens of microseconds; 256 KiB is 25 us of one core's copying. */
+#define FSD_RING_MIN_BYTES_PER_THREAD ((uint64_t)256 << 10)
+
+/*
+ * The layout is a validated CUDA tensor (FSD_ERROR_NO_GPU for a context without a GPU,
+ * FSD_ERROR_INVALID_ARGUMENT for a tensor on another device); the sizes have been checked.
+ * sum: NULL, or where the frame checksum's S of the tensor's packed bytes goes (frame.h): the
+ * host copies through the pinned chunks hash the bytes as they move them (one pass); a pinned
+ * host buffer, which the DMAs reach directly, is hashed by the CPU, for a pack after the DMAs
+ * (the call then blocks) and for an unpack while they run. Refused in a stream capture.
+ */
 fsd_status fsd_transfer_pack(fsd_context *ctx, const fsd_layout *layout, void *host_dst,
-                             cudaStream_t stream);
+                             uint64_t *sum, cudaStream_t stream);
 fsd_status fsd_transfer_unpack(fsd_context *ctx, const fsd_layout *layout, const void *host_src,
-                               cudaStream_t stream);
+                               uint64_t *sum, cudaStream_t stream);
 
 #endif

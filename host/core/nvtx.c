@@ -10,7 +10,7 @@
 
 static const char *const NAMES[FSD_NVTX_NAME_COUNT] = {
     "fsd_pack", "fsd_unpack", "chunk kernel", "chunk D2H", "chunk H2D", "chunk host copy",
-    "chunk wait", "fsd_gather", "fsd_scatter",
+    "chunk wait", "fsd_gather", "fsd_scatter", "frame hash",
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

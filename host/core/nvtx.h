@@ -21,6 +21,7 @@ typedef enum fsd_nvtx_name {
     FSD_NVTX_CHUNK_WAIT,     /* waiting for a chunk's DMA              */
     FSD_NVTX_GATHER,         /* fsd_gather                             */
     FSD_NVTX_SCATTER,        /* fsd_scatter                            */
+    FSD_NVTX_FRAME_HASH,     /* a pass that reads bytes only to hash them */
     FSD_NVTX_NAME_COUNT
 } fsd_nvtx_name;
 

@@ -86,8 +86,17 @@ uint64_t fsd_frame_pack_sum(fsd_pool *pool, const fsd_layout *l, char *dst);
  * copied). */
 uint64_t fsd_frame_unpack_sum(fsd_pool *pool, const fsd_layout *l, const char *src);
 
-/* S of n bytes at src, on the pool's threads. */
+/* S of n bytes at src, on the pool's threads: a pass that only reads, to hash (NVTX range
+ * "frame hash"). */
 uint64_t fsd_frame_sum(fsd_pool *pool, const char *src, uint64_t n);
+
+/* Copies n bytes from src to dst (not overlapping), packed bytes [offset, offset + n) of a
+ * tensor (offset a multiple of 1 KiB, n reaching the tensor's end or a multiple of 1 KiB), and
+ * returns the part of S that their leaves contribute: the ring's host copies (transfer.c). On
+ * the pool's threads from min_bytes_per_thread bytes per thread; streaming stores as
+ * fsd_cpu_memcpy_parallel. */
+uint64_t fsd_frame_copy_sum(fsd_pool *pool, char *dst, const char *src, uint64_t n,
+                            uint64_t offset, uint64_t min_bytes_per_thread);
 
 /* ---- frame_gpu.c ------------------------------------------------------------------------- */
 

@@ -34,6 +34,7 @@
 #include "cpu_transpose.h"
 #include "frame.h"
 #include "frame_leaf.h"
+#include "nvtx.h"
 #include "plan_build.h"
 #include "xxh3_leaf.cuh"
 
@@ -57,12 +58,15 @@
 _Static_assert(FSD_FRAME_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
 _Static_assert(FSD_FRAME_UNPACK_PIECE % FSD_XXH3_LEAF_BYTES == 0, "pieces are whole leaves");
 
-typedef enum job_kind { JOB_PACK, JOB_UNPACK, JOB_SUM } job_kind;
+typedef enum job_kind { JOB_PACK, JOB_UNPACK, JOB_SUM, JOB_COPY } job_kind;
 
 typedef struct frame_job {
     job_kind kind;
     const fsd_layout *layout; /* JOB_PACK, JOB_UNPACK */
-    char *packed;             /* packed byte 0 of the tensor */
+    char *packed;             /* packed byte 0 of the tensor (JOB_COPY: of the source) */
+    char *to;                 /* JOB_COPY: the destination's byte 0 */
+    uint64_t first;           /* JOB_COPY, JOB_SUM: the leaf index of byte 0 */
+    int stream;               /* JOB_COPY: streaming stores */
     uint64_t total;
     uint64_t per_share;
     uint64_t sums[FSD_FRAME_MAX_SHARES];
@@ -281,12 +285,23 @@ static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, 
     return sum;
 }
 
+static uint64_t copy_range(const frame_job *j, uint64_t begin, uint64_t end)
+{
+    uint64_t sum = fsd_frame_copy_leaves(j->to + begin, j->packed + begin, end - begin,
+                                         j->first + begin / FSD_XXH3_LEAF_BYTES, j->stream);
+    if (j->stream)
+        fsd_cpu_stream_fence();
+    return sum;
+}
+
 static uint64_t run_range(const frame_job *j, uint64_t begin, uint64_t end)
 {
     switch (j->kind) {
     case JOB_PACK: return pack_range(j->layout, j->packed, begin, end);
     case JOB_UNPACK: return unpack_range(j->layout, j->packed, begin, end);
-    default: return fsd_frame_leaves(j->packed + begin, end - begin, begin / FSD_XXH3_LEAF_BYTES);
+    case JOB_COPY: return copy_range(j, begin, end);
+    default: return fsd_frame_leaves(j->packed + begin, end - begin,
+                                     j->first + begin / FSD_XXH3_LEAF_BYTES);
     }
 }
 
@@ -357,7 +372,26 @@ uint64_t fsd_frame_sum(fsd_pool *pool, const char *src, uint64_t n)
     j.kind = JOB_SUM;
     j.layout = NULL;
     j.packed = (char *)src;
+    j.first = 0;
     j.total = n;
     j.per_share = n;
-    return run(pool, &j, FSD_CPU_MIN_BYTES_PER_THREAD);
+    FSD_RANGE_PUSH(FSD_NVTX_FRAME_HASH, n);
+    uint64_t sum = run(pool, &j, FSD_CPU_MIN_BYTES_PER_THREAD);
+    FSD_RANGE_POP();
+    return sum;
+}
+
+uint64_t fsd_frame_copy_sum(fsd_pool *pool, char *dst, const char *src, uint64_t n,
+                            uint64_t offset, uint64_t min_bytes_per_thread)
+{
+    frame_job j;
+    j.kind = JOB_COPY;
+    j.layout = NULL;
+    j.packed = (char *)src;
+    j.to = dst;
+    j.first = offset / FSD_XXH3_LEAF_BYTES;
+    j.stream = fsd_cpu_streams(NULL, n);
+    j.total = n;
+    j.per_share = n;
+    return run(pool, &j, min_bytes_per_thread);
 }

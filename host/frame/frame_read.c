@@ -9,6 +9,7 @@
 #include "error.h"
 #include "frame.h"
 #include "plan_build.h"
+#include "transfer.h"
 
 static fsd_status get_entry(const fsd_frame *f, size_t index, const fsd_frame_entry **e)
 {
@@ -67,29 +68,24 @@ static fsd_status copy_out(fsd_context *ctx, const fsd_frame *f, const fsd_frame
     return FSD_SUCCESS;
 }
 
-/* A CUDA destination: the bytes verified on the CPU first (one read; nothing is written when
- * they do not match), then carried to the GPU and unpacked by fsd_unpack_from_host on `stream`
- * (the context's pinned ring, or DMA straight from a pinned frame). */
-/* Before a CUDA destination is written (read_to_gpu, read_new_gpu): a context is there, and the
- * entry's bytes match its checksum (verify 1; one read on the context's threads). */
-static fsd_status check_for_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
-                                int verify)
+/* A CUDA destination: the bytes go to the GPU through the context's ring (fsd_transfer_unpack:
+ * its host copies into the pinned chunks hash them on the way, one read of the frame), or by
+ * DMA from a pinned frame (hashed by the CPU meanwhile), and are unpacked on `stream`; the
+ * checksum is known when the last chunk has been copied, so dst is written either way. */
+static fsd_status read_to_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
+                              const fsd_layout *l, int verify, cudaStream_t stream)
 {
     if (ctx == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "a CUDA destination needs a context (its "
                         "staging ring and pool carry the frame's bytes to the GPU)");
-    if (verify && e->has_checksum)
-        return check_sum(e, fsd_frame_sum(ctx->pool, f->data + e->begin, e->end - e->begin));
-    return FSD_SUCCESS;
-}
-
-static fsd_status read_to_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
-                              const DLTensor *dst, int verify, cudaStream_t stream)
-{
-    fsd_status st = check_for_gpu(ctx, f, e, verify);
-    if (st != FSD_SUCCESS)
-        return st;
-    return fsd_unpack_from_host(ctx, f->data + e->begin, (size_t)(e->end - e->begin), dst, stream);
+    if (l->total_bytes == 0)
+        return FSD_SUCCESS;
+    const int check = verify && e->has_checksum;
+    uint64_t sum = 0;
+    fsd_status st = fsd_transfer_unpack(ctx, l, f->data + e->begin, check ? &sum : NULL, stream);
+    if (st == FSD_SUCCESS && check)
+        st = check_sum(e, sum);
+    return st;
 }
 
 fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *f, size_t index, const DLTensor *dst,
@@ -118,7 +114,7 @@ fsd_status fsd_frame_read(fsd_context *ctx, const fsd_frame *f, size_t index, co
     fsd_layout l;
     if ((st = fsd_layout_for_unpack(f->data + e->begin, (size_t)(e->end - e->begin), dst, &l)) != FSD_SUCCESS)
         return st;
-    st = l.place == FSD_PLACE_GPU ? read_to_gpu(ctx, f, e, dst, verify, stream)
+    st = l.place == FSD_PLACE_GPU ? read_to_gpu(ctx, f, e, &l, verify, stream)
                                   : copy_out(ctx, f, e, &l, verify);
     if (st == FSD_SUCCESS)
         fsd_clear_error();
@@ -161,14 +157,17 @@ static void frame_cuda_deleter(DLManagedTensor *self)
     fsd_free_host(&a, t);
 }
 
-/* fsd_frame_read_new on a CUDA device: verified on the CPU first, then the bytes copied to
- * the device by fsd_from_bytes (the context's pool, blocking), shaped as the entry. */
+/* fsd_frame_read_new on a CUDA device: the bytes copied to the device as fsd_from_bytes copies
+ * them (the context's pool, blocking), hashed on the way; the tensor, shaped as the entry, is
+ * freed again when they do not match. */
 static fsd_status read_new_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_frame_entry *e,
                                DLDevice device, int verify, DLManagedTensor **out)
 {
-    fsd_status st = check_for_gpu(ctx, f, e, verify);
-    if (st != FSD_SUCCESS)
-        return st;
+    if (ctx == NULL)
+        return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "a CUDA destination needs a context (its "
+                        "staging ring and pool carry the frame's bytes to the GPU)");
+    const int check = verify && e->has_checksum;
+    uint64_t sum = 0;
     const char *src = f->data + e->begin;
     const size_t n = (size_t)(e->end - e->begin);
     fsd_alloc a = ctx->alloc;
@@ -177,7 +176,10 @@ static fsd_status read_new_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_f
         return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "fsd_frame_read_new: no memory for the tensor");
     memset(t, 0, sizeof *t);
     t->alloc = a;
-    if ((st = fsd_from_bytes(ctx, src, n, e->dtype, device, &t->flat)) != FSD_SUCCESS) {
+    fsd_status st = fsd_from_bytes_sum(ctx, src, n, e->dtype, device, &t->flat, check ? &sum : NULL);
+    if (st == FSD_SUCCESS && check && (st = check_sum(e, sum)) != FSD_SUCCESS)
+        t->flat->deleter(t->flat);
+    if (st != FSD_SUCCESS) {
         fsd_free_host(&a, t);
         return st;
     }

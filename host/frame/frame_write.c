@@ -14,6 +14,7 @@
 #include "frame.h"
 #include "memkind.h"
 #include "plan_build.h"
+#include "transfer.h"
 
 /* ---- JSON out: counts when `out` is NULL ----------------------------------------------------- */
 
@@ -391,21 +392,23 @@ static void finish_sums(const fsd_frame_tensor *tensors, size_t count, frame_pla
 }
 
 /* A frame of CUDA tensors into pageable host memory: each tensor packed through the context's
- * ring (fsd_pack_to_host: bytes in place on return), its checksum computed on the CPU after
- * it lands (a second read of its bytes, from the caches in part), then the header. */
-static fsd_status write_gpu_via_ring(fsd_context *ctx, const fsd_frame_tensor *tensors,
-                                     const fsd_layout *ls, size_t count, frame_plan *p,
+ * ring (the bytes in place on return), its checksum's S computed by the ring's host copies as
+ * they move the bytes out of the pinned chunks (transfer.h: no second read), then the header. */
+static fsd_status write_gpu_via_ring(fsd_context *ctx, const fsd_layout *ls, size_t count,
+                                     const fsd_frame_tensor *tensors, frame_plan *p,
                                      unsigned char *dst, int checksum, cudaStream_t stream)
 {
     unsigned char *data = dst + 8 + p->header_bytes;
     uint64_t offset = 0;
     for (size_t i = 0; i < count; i++) {
         const uint64_t bytes = ls[i].total_bytes;
-        fsd_status st = fsd_pack_to_host(ctx, tensors[i].tensor, data + offset, (size_t)bytes, stream);
+        fsd_status st = bytes == 0 ? FSD_SUCCESS
+                                   : fsd_transfer_pack(ctx, &ls[i], data + offset,
+                                                       checksum ? &p->sums[i] : NULL, stream);
         if (st != FSD_SUCCESS)
             return st;
-        if (checksum)
-            p->sums[i] = fsd_frame_sum(ctx->pool, (const char *)data + offset, bytes);
+        if (checksum && bytes == 0)
+            p->sums[i] = 0;
         offset += bytes;
     }
     if (checksum)
@@ -444,7 +447,7 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
     }
     const int checksum = p->opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
     if (st == FSD_SUCCESS && via_ring) {
-        st = write_gpu_via_ring(ctx, tensors, ls, count, p, dst, checksum, stream);
+        st = write_gpu_via_ring(ctx, ls, count, tensors, p, dst, checksum, stream);
         free(head);
         free(ls);
         return st;

@@ -3,7 +3,8 @@
  * pass that packs or unpacks (pieces, scratch buffer, streaming stores, shares on a pool) gives
  * the definition's value (frame_ref.h, libxxhash only), and the bytes are those of the naive
  * reference, on the random layouts of tests/fsd_cases.h (every path of the CPU engine) and on
- * layouts of 8 MiB and more (streaming stores, shares cut at leaf boundaries).
+ * layouts of 8 MiB and more (streaming stores, shares cut at leaf boundaries); the ring's
+ * copy that hashes (fsd_frame_copy_sum), chunk by chunk.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +194,42 @@ static void leaves_any_cut(void **state)
     assert_true(fsd_frame_leaves(one, 3, 5) == fsd_frame_leaves(one, 1024, 5));
 }
 
+/* fsd_frame_copy_sum (the ring's host copies): a tensor's packed bytes copied chunk by chunk,
+ * each chunk from a multiple of 4 KiB, on the pool's threads or not, streaming stores from
+ * 8 MiB: the bytes, and the chunks' sums adding up to the definition's S. */
+static void copy_sum_by_chunks(void **state)
+{
+    (void)state;
+    fsdt_rng r;
+    fsdt_rng_init(&r, g_seed, 9);
+    const uint64_t max = (uint64_t)9 << 20;
+    unsigned char *src = malloc(max), *dst = fsdt_guarded_alloc(max, 0xA5);
+    assert_true(src != NULL && dst != NULL);
+    fsdt_rng_fill(&r, src, max);
+    for (int round = 0; round < 24; round++) {
+        uint64_t n = round < 20 ? (uint64_t)fsdt_rng_range(&r, 0, 300000) : max - (uint64_t)round;
+        uint64_t chunk = 4096 * (uint64_t)fsdt_rng_range(&r, 1, round < 20 ? 40 : 2300);
+        uint64_t ref = fsdt_ref_sum(src, n), s = 0;
+        memset(dst, 0xA5, n);
+        for (uint64_t b = 0; b < n; b += chunk) {
+            uint64_t len = n - b < chunk ? n - b : chunk;
+            s += fsd_frame_copy_sum(round % 2 ? g_ctx->pool : NULL, (char *)dst + b,
+                                    (const char *)src + b, len, b, round % 3 ? 64 << 10 : 0);
+        }
+        if (s != ref)
+            fail_msg("n %llu in chunks of %llu: sum %016llx, reference %016llx",
+                     (unsigned long long)n, (unsigned long long)chunk, (unsigned long long)s,
+                     (unsigned long long)ref);
+        long d = fsdt_first_diff(dst, src, n);
+        if (d >= 0)
+            fail_msg("n %llu in chunks of %llu: byte %ld differs", (unsigned long long)n,
+                     (unsigned long long)chunk, d);
+    }
+    assert_true(fsdt_guards_intact(dst, max));
+    free(src);
+    fsdt_guarded_free(dst);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -213,6 +250,7 @@ int main(void)
     g_seed = fsdt_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(leaves_any_cut),
+        cmocka_unit_test(copy_sum_by_chunks),
         cmocka_unit_test(random_layouts),
         cmocka_unit_test(large_layouts),
         cmocka_unit_test(runs_of_leaves_and_stripes),

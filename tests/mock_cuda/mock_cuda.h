@@ -161,6 +161,11 @@ size_t mockcuda_timeline(mockcuda_span *out, size_t max);
 /* The host's simulated time, ns. */
 double mockcuda_host_now(void);
 
+/* The library's NVTX ranges (domain "fastserde", with FSD_NVTX) of one name, e.g. "chunk host
+ * copy" or "frame hash", ended so far on any thread: how many, and their payloads' bytes
+ * summed (timing on or off). */
+uint64_t mockcuda_range_bytes(const char *name, uint64_t *count);
+
 /* Memory pools alive (cudaMemPoolCreate'd, not destroyed). */
 long mockcuda_pools(void);
 

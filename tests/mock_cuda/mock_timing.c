@@ -3,7 +3,8 @@
  * a duration per op kind, one engine per kind, the host's clock, and the library's host copies
  * learned from its NVTX ranges (the mock is an NVTX tool, statically injected: the library's
  * "fastserde" domain pushes "chunk host copy" with the chunk's bytes as payload). A timeline of
- * what ran when is kept for the tests to look at.
+ * what ran when is kept for the tests to look at, and the ranges ended, by name
+ * (mockcuda_range_bytes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,42 @@ static _Thread_local struct {
 } stack[MAX_DEPTH];
 static _Thread_local int depth;
 
+/* Per name (a registered string: the library's names are literals), the ranges ended. */
+#define MAX_NAMES 32
+static struct {
+    const char *name;
+    uint64_t count, bytes;
+} ended[MAX_NAMES];
+static int nended;
+
+static void count_ended(const char *name, uint64_t bytes)
+{
+    int i = 0;
+    while (i < nended && strcmp(ended[i].name, name) != 0)
+        i++;
+    if (i == nended && nended < MAX_NAMES)
+        ended[nended++].name = name;
+    if (i < nended) {
+        ended[i].count++;
+        ended[i].bytes += bytes;
+    }
+}
+
+uint64_t mockcuda_range_bytes(const char *name, uint64_t *count)
+{
+    uint64_t c = 0, b = 0;
+    mk_lock();
+    for (int i = 0; i < nended; i++)
+        if (strcmp(ended[i].name, name) == 0) {
+            c = ended[i].count;
+            b = ended[i].bytes;
+        }
+    mk_unlock();
+    if (count != NULL)
+        *count = c;
+    return b;
+}
+
 static nvtxDomainHandle_t NVTX_API domain_create(const char *name)
 {
     (void)name;
@@ -202,16 +239,17 @@ static int NVTX_API range_pop(nvtxDomainHandle_t domain)
     if (depth == 0)
         return -1;
     depth--;
-    if (depth < MAX_DEPTH && strcmp(stack[depth].name, "chunk host copy") == 0) {
-        mk_lock();
-        if (mk.timing) {
-            double start = mk.host_now;
-            mk.host_now += params.ns[MOCKCUDA_SPAN_HOST] +
-                           params.ns_per_byte[MOCKCUDA_SPAN_HOST] * (double)stack[depth].bytes;
-            add_span(MOCKCUDA_SPAN_HOST, (size_t)stack[depth].bytes, start, mk.host_now);
-        }
-        mk_unlock();
+    if (depth >= MAX_DEPTH)
+        return depth;
+    mk_lock();
+    count_ended(stack[depth].name, stack[depth].bytes);
+    if (mk.timing && strcmp(stack[depth].name, "chunk host copy") == 0) {
+        double start = mk.host_now;
+        mk.host_now += params.ns[MOCKCUDA_SPAN_HOST] +
+                       params.ns_per_byte[MOCKCUDA_SPAN_HOST] * (double)stack[depth].bytes;
+        add_span(MOCKCUDA_SPAN_HOST, (size_t)stack[depth].bytes, start, mk.host_now);
     }
+    mk_unlock();
     return depth;
 }
 

@@ -9,8 +9,12 @@
  *  - fsd_frame_read into CUDA tensors of any layout (through a context's ring, or by DMA from a
  *    pinned frame) leaves the same bytes in device memory as the read into the same layout on
  *    the host, and fsd_frame_read_new makes a CUDA tensor of the entry's shape holding the
- *    frame's bytes; a corrupt tensor is refused, its CUDA destination not written (no tensor
- *    made); a CUDA destination without a context is refused.
+ *    frame's bytes; a corrupt tensor is refused (no tensor made, nothing left allocated); a
+ *    CUDA destination without a context is refused.
+ *  - One pass over the host bytes (the stand-in counts the library's NVTX ranges): between CUDA
+ *    tensors and pageable frames the checksum is computed by the ring's host copies, which move
+ *    each byte once, and no pass reads bytes only to hash them ("frame hash"); a pinned frame,
+ *    which the DMA reads directly, is hashed by the CPU alone, once.
  * Built against the real runtime too (tests/frame: test_frame_gpu, FSDT_REAL_CUDA): the same on
  * a GPU, without the stand-in's checks; skipped (77) without a GPU.
  */
@@ -43,6 +47,38 @@ static void expect_no_violations(void)
     mockcuda_stats st;
     mockcuda_get_stats(&st);
     assert_int_equal(st.violations, 0);
+#endif
+}
+
+/* The bytes of the library's host passes so far: those that only hash ("frame hash") and the
+ * ring's host copies ("chunk host copy"). Counted by the stand-in; 0 on the real runtime. */
+typedef struct passes {
+    uint64_t hashed, copied;
+} passes;
+
+static passes host_passes(void)
+{
+    passes p = {0, 0};
+#if !defined(FSDT_REAL_CUDA)
+    p.hashed = mockcuda_range_bytes("frame hash", NULL);
+    p.copied = mockcuda_range_bytes("chunk host copy", NULL);
+#endif
+    return p;
+}
+
+/* What the host passes since `before` were: `hashed` bytes read only to hash them and
+ * `copied` bytes moved by the ring's host copies (nothing checked on the real runtime). */
+static void expect_passes(passes before, uint64_t hashed, uint64_t copied, const char *what)
+{
+#if !defined(FSDT_REAL_CUDA)
+    passes now = host_passes();
+    if (now.hashed - before.hashed != hashed || now.copied - before.copied != copied)
+        fail_msg("%s: %llu bytes hashed alone and %llu copied by the ring, want %llu and %llu", what,
+                 (unsigned long long)(now.hashed - before.hashed),
+                 (unsigned long long)(now.copied - before.copied), (unsigned long long)hashed,
+                 (unsigned long long)copied);
+#else
+    (void)before, (void)hashed, (void)copied, (void)what;
 #endif
 }
 
@@ -120,7 +156,16 @@ static void check_frame(fsd_context *ctx, uint64_t seed, int first, int n, int c
     if (to == TO_PAGEABLE) /* the GPU cannot reach it: refused without a context */
         assert_int_equal(fsd_frame_write(NULL, dev_ts, (size_t)n, &o, dst, size, stream),
                          FSD_ERROR_INVALID_ARGUMENT);
+    passes before = host_passes();
     st = fsd_frame_write(to == TO_PAGEABLE ? ctx : NULL, dev_ts, (size_t)n, &o, dst, size, stream);
+    if (to == TO_PAGEABLE) { /* every data byte through the ring once, hashed on the way */
+        uint64_t data = 0;
+        for (int i = 0; i < n; i++)
+            data += c[i].packed_size;
+        expect_passes(before, 0, data, "fsd_frame_write into pageable memory");
+    } else { /* the GPU hashes */
+        expect_passes(before, 0, 0, "fsd_frame_write into memory the GPU reaches");
+    }
     if (st != FSD_SUCCESS)
         fail_msg("fsd_frame_write of CUDA tensors into %s memory: %s (%s)",
                  to == TO_PINNED ? "pinned" : to == TO_DEVICE ? "device" : "pageable",
@@ -237,8 +282,14 @@ static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaSt
     CUDA_OK(cudaMemcpy(dev, want, c.storage_size, cudaMemcpyHostToDevice));
     d.data = dev;
     d.device = (DLDevice){kDLCUDA, 0};
+    fsd_frame_info info;
+    assert_int_equal(fsd_frame_tensor_info(f, 0, &info), FSD_SUCCESS);
     fsd_status hs = fsd_frame_read(NULL, f, 0, &host, 1, NULL);
+    passes before = host_passes();
     fsd_status ds = fsd_frame_read(ctx, f, 0, &d, 1, stream);
+    /* pageable: through the ring, hashed by its host copies; pinned: hashed alone, by DMA */
+    if (ds == FSD_SUCCESS)
+        expect_passes(before, pinned ? info.nbytes : 0, pinned ? 0 : info.nbytes, "fsd_frame_read");
     if (ds != hs)
         fail_msg("read into CUDA: %s, into the host: %s (%s)", fsd_status_string(ds),
                  fsd_status_string(hs), c.desc);
@@ -251,12 +302,13 @@ static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaSt
     ok = hs == FSD_SUCCESS;
     if (ok) /* a CUDA destination needs the context's ring */
         assert_int_equal(fsd_frame_read(NULL, f, 0, &d, 1, stream), FSD_ERROR_INVALID_ARGUMENT);
-    fsd_frame_info info;
-    assert_int_equal(fsd_frame_tensor_info(f, 0, &info), FSD_SUCCESS);
     if (ok) {
         /* a new compact CUDA tensor: the entry's dtype and shape, the frame's bytes */
         DLManagedTensor *m = NULL;
+        before = host_passes();
         assert_int_equal(fsd_frame_read_new(ctx, f, 0, (DLDevice){kDLCUDA, 0}, 1, &m), FSD_SUCCESS);
+        expect_passes(before, pinned ? info.nbytes : 0, pinned ? 0 : info.nbytes,
+                      "fsd_frame_read_new");
         const DLTensor *r = &m->dl_tensor;
         assert_int_equal(r->device.device_type, kDLCUDA);
         assert_int_equal(r->ndim, c.t.ndim);
@@ -272,18 +324,24 @@ static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaSt
         m->deleter(m);
     }
     if (ok && c.packed_size > 0) {
-        /* a flipped data byte: refused before the device memory is written */
+        /* a flipped data byte: refused (the destination holds the frame's bytes, as on the
+         * host); fsd_frame_verify first writes nothing */
         unsigned char *flip = frame + info.offset + (size_t)(mockless_rand(seed, i) % info.nbytes);
         *flip ^= 0x10;
-        memset(want, 0x3C, c.storage_size);
-        CUDA_OK(cudaMemcpy(dev, want, c.storage_size, cudaMemcpyHostToDevice));
         assert_int_equal(fsd_frame_read(ctx, f, 0, &d, 1, stream), FSD_ERROR_CORRUPT);
         CUDA_OK(cudaStreamSynchronize(stream));
-        CUDA_OK(cudaMemcpy(got, dev, c.storage_size, cudaMemcpyDeviceToHost));
-        assert_int_equal(fsdt_first_diff(want, got, c.storage_size), -1);
+        assert_int_equal(fsd_frame_verify(ctx, f, 0), FSD_ERROR_CORRUPT);
+        /* read_new: no tensor, its device memory freed again */
+#if !defined(FSDT_REAL_CUDA)
+        long allocs = mockcuda_calls(MOCKCUDA_MALLOC_ASYNC), frees = mockcuda_calls(MOCKCUDA_FREE_ASYNC);
+#endif
         DLManagedTensor *m = (DLManagedTensor *)(uintptr_t)1;
         assert_int_equal(fsd_frame_read_new(ctx, f, 0, (DLDevice){kDLCUDA, 0}, 1, &m), FSD_ERROR_CORRUPT);
         assert_null(m);
+#if !defined(FSDT_REAL_CUDA)
+        assert_int_equal(mockcuda_calls(MOCKCUDA_MALLOC_ASYNC) - allocs,
+                         mockcuda_calls(MOCKCUDA_FREE_ASYNC) - frees);
+#endif
         /* unverified, the bytes go as they are */
         assert_int_equal(fsd_frame_read(ctx, f, 0, &d, 0, stream), FSD_SUCCESS);
         *flip ^= 0x10;
