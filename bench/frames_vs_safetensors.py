@@ -12,7 +12,10 @@ Write side, per case:  frames.dumps (checksum on), frames.dumps(checksum=False),
 Read side:             frames.loads (verify on), frames.loads(verify=False),
                        frames.loads(copy=False) (verified, then tensors sharing the frame's
                        memory: torch.frombuffer's semantics, which LMCache's deserializer has),
-                       safetensors.torch.load, and fastserde.from_bytes for reference.
+                       safetensors.torch.load, and fastserde.from_bytes for reference; and
+                       "memcpy", one copy of safetensors' file into a new bytearray (malloc and
+                       memcpy: the least any load that copies must do, and all that
+                       safetensors.load does besides parsing its header).
 Each function is given {name: tensor} (or the bytes) and returns what a user gets: bytes, or a
 dict of tensors on the CPU. safetensors refuses non-contiguous tensors, so for a strided view
 its call includes the .contiguous() it needs (fastserde packs the view in one pass).
@@ -116,6 +119,7 @@ def readers(t):
         ("frames.loads shared", lambda b: frames.loads(b[0], copy=False)),
         ("safetensors.load", lambda b: st.load(b[1])),
         ("from_bytes", lambda b: fastserde.from_bytes(b[2], t.dtype)),
+        ("memcpy", lambda b: bytearray(b[1])),
     ]
 
 
@@ -171,7 +175,8 @@ def main():
                ("to_bytes", "frames.dumps")]
     r_pairs = [("safetensors.load", "frames.loads"),
                ("safetensors.load", "frames.loads noverify"),
-               ("safetensors.load", "frames.loads shared"), ("from_bytes", "frames.loads")]
+               ("safetensors.load", "frames.loads shared"), ("from_bytes", "frames.loads"),
+               ("memcpy", "safetensors.load"), ("memcpy", "frames.loads")]
     rows = []
     for label, layout, make in cases(args.smoke):
         t = make()
@@ -208,7 +213,7 @@ def main():
     print("faster b is. Goal (issue 16): save/dumps and load/loads >= 2")
     print(f"  {'case':<33}{'save/dumps':>11}{'save/nocs':>10}{'load/loads':>11}"
           f"{'load/noverify':>14}{'load/shared':>12}{'to_bytes/dumps':>15}"
-          f"{'from_bytes/loads':>17}")
+          f"{'from_bytes/loads':>17}{'memcpy/load':>12}{'memcpy/loads':>13}")
     for row in rows:
         r = row["ratios"]
         print(f"  {row['model'] + ' ' + row['layout'] + ' ' + row['inputs']:<33}"
@@ -218,7 +223,9 @@ def main():
               f"{r['safetensors.load/frames.loads noverify']['median']:13.2f}x"
               f"{r['safetensors.load/frames.loads shared']['median']:11.2f}x"
               f"{r['to_bytes/frames.dumps']['median']:14.2f}x"
-              f"{r['from_bytes/frames.loads']['median']:16.2f}x")
+              f"{r['from_bytes/frames.loads']['median']:16.2f}x"
+              f"{r['memcpy/safetensors.load']['median']:11.2f}x"
+              f"{r['memcpy/frames.loads']['median']:12.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(header=head, load=[load0[0], load1[0]], repeats=args.repeats,

@@ -25,22 +25,13 @@ fsd_status fsd_frame_pack_gpu(const fsd_layout *layouts, size_t count, char *dat
         return st;
     cudaError_t e = cudaSuccess;
     uint64_t *scratch = NULL;
-    if (checksum) {
-        /* The sums start at 0: from pageable host memory, which the runtime stages before the
-         * call returns (so the zeros may be freed at once). */
-        uint64_t *zeros = calloc(count, sizeof *zeros);
-        if (zeros == NULL) {
-            fsd_device_leave(device, prev);
-            return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "no memory for %zu checksum sums", count);
-        }
+    if (checksum) { /* the sums, zeroed, in device memory on the stream */
         if ((e = cudaMallocAsync((void **)&scratch, count * sizeof *scratch, stream)) != cudaSuccess) {
             scratch = NULL;
             st = fsd_cuda_failure(e, "cudaMallocAsync (checksum sums)");
-        } else if ((e = cudaMemcpyAsync(scratch, zeros, count * sizeof *zeros,
-                                        cudaMemcpyHostToDevice, stream)) != cudaSuccess) {
-            st = fsd_cuda_failure(e, "cudaMemcpyAsync (checksum sums)");
+        } else if ((e = cudaMemsetAsync(scratch, 0, count * sizeof *scratch, stream)) != cudaSuccess) {
+            st = fsd_cuda_failure(e, "cudaMemsetAsync (checksum sums)");
         }
-        free(zeros);
     }
     uint64_t offset = 0;
     for (size_t i = 0; i < count && st == FSD_SUCCESS; i++) {

@@ -21,7 +21,7 @@ static const char *const API_NAMES[] = {
     "cudaEventSynchronize", "cudaMemcpyAsync", "cudaMemcpy", "cudaMalloc", "cudaFree",
     "cudaHostAlloc", "cudaFreeHost", "cudaPointerGetAttributes", "cudaDeviceSynchronize",
     "fsdk_launch", "cudaMemcpyBatchAsync", "cudaMallocAsync", "cudaFreeAsync",
-    "cudaMemPoolCreate",
+    "cudaMemPoolCreate", "cudaMemsetAsync",
 };
 _Static_assert(sizeof API_NAMES / sizeof API_NAMES[0] == MOCKCUDA_API_COUNT,
                "one name per mockcuda_api, in the enum's order");

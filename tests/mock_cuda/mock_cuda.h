@@ -54,6 +54,7 @@ typedef enum mockcuda_api {
     MOCKCUDA_MALLOC_ASYNC,        /* cudaMallocAsync and cudaMallocFromPoolAsync */
     MOCKCUDA_FREE_ASYNC,
     MOCKCUDA_MEM_POOL_CREATE,
+    MOCKCUDA_MEMSET_ASYNC,        /* cudaMemsetAsync */
     MOCKCUDA_API_COUNT
 } mockcuda_api;
 

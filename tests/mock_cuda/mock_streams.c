@@ -708,6 +708,33 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
     return mk_leave(e);
 }
 
+/* A stream-ordered fill of device memory (only: a host pointer is an error, as in CUDA for
+ * memory the device cannot address as its own). Queued as a copy from a staged buffer of the
+ * value, so that it runs, waits and is captured as copies are. */
+cudaError_t cudaMemsetAsync(void *dst, int value, size_t n, cudaStream_t stream)
+{
+    cudaError_t e = mk_enter(MOCKCUDA_MEMSET_ASYNC);
+    mk_stream *s = e == cudaSuccess ? mk_stream_get(stream, &e) : NULL;
+    if (s != NULL && (e = mk_capture_gate(s)) != cudaSuccess)
+        s = NULL;
+    if (s != NULL && n > 0) {
+        const mk_alloc *a = mk_find(dst, n);
+        if (a == NULL || a->kind != MK_MEM_DEVICE) {
+            mk_violation("cudaMemsetAsync of %zu bytes at %p: not within one device allocation", n, dst);
+            return mk_leave(cudaErrorInvalidValue);
+        }
+        mk_op *op = calloc(1, sizeof *op);
+        op->kind = MK_OP_COPY;
+        op->dst = dst;
+        op->src = dst;
+        op->n = n;
+        op->staging = malloc(n);
+        memset(op->staging, value, n);
+        mk_enqueue(s, op, NULL, 0);
+    }
+    return mk_leave(e);
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind)
 {
     cudaError_t e = mk_enter(MOCKCUDA_MEMCPY);

@@ -71,6 +71,34 @@ static void test_pageable_rules(void **state)
     assert_int_equal(violations(), 0);
 }
 
+/* cudaMemsetAsync: in stream order, on device memory only. */
+static void test_memset(void **state)
+{
+    (void)state;
+    mockcuda_set_eager(0);
+    long v0 = violations();
+    unsigned char *a = pinned(64, 7), *b = pinned(64, 0);
+    unsigned char *d = NULL;
+    cudaStream_t s;
+    OK(cudaMalloc((void **)&d, 64));
+    OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    OK(cudaMemcpyAsync(d, a, 64, cudaMemcpyHostToDevice, s));
+    OK(cudaMemsetAsync(d + 8, 0x3C, 40, s)); /* after the copy, before the copy back */
+    OK(cudaMemcpyAsync(b, d, 64, cudaMemcpyDeviceToHost, s));
+    OK(cudaStreamSynchronize(s));
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(b[i], i >= 8 && i < 48 ? 0x3C : 7);
+    assert_int_equal(violations(), v0);
+    assert_int_equal(cudaMemsetAsync(a, 0, 64, s), cudaErrorInvalidValue); /* pinned host */
+    assert_int_equal(cudaMemsetAsync(d + 60, 0, 8, s), cudaErrorInvalidValue); /* past the end */
+    assert_int_equal(violations(), v0 + 2);
+    (void)cudaGetLastError();
+    OK(cudaStreamDestroy(s));
+    OK(cudaFree(d));
+    OK(cudaFreeHost(a));
+    OK(cudaFreeHost(b));
+}
+
 /* a -> d on stream A, then d -> b on stream B with or without an event between: the value b
  * gets over many scheduler seeds. */
 static void race(int with_wait, int *saw_new, int *saw_old)
@@ -337,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_legacy_stream),
         cmocka_unit_test(test_pointer_attributes),
         cmocka_unit_test(test_misuse_is_reported),
+        cmocka_unit_test(test_memset), /* after the tests that expect no violation at all */
         cmocka_unit_test(test_failure_injection),
         cmocka_unit_test(test_no_device),
     };
