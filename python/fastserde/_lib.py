@@ -272,6 +272,8 @@ def _declare(lib):
                                        ctypes.POINTER(ctypes.c_char_p)]),
         "fsd_frame_verify": (c_int, [c_void_p, c_void_p, c_size_t]),
         "fsd_frame_read": (c_int, [c_void_p, c_void_p, c_size_t, P, c_int, c_void_p]),
+        "fsd_frame_read_new": (c_int, [c_void_p, c_void_p, c_size_t, DLDevice, c_int,
+                                       ctypes.POINTER(ctypes.POINTER(DLManagedTensor))]),
     }
     for name, (restype, argtypes) in protos.items():
         f = getattr(lib, name)

@@ -17,10 +17,13 @@ into the frame. dtypes: float64/32/16, bfloat16, int64/32/16/8, uint8 (and uint1
 torch has them), bool, float8_e4m3fn and float8_e5m2 (torch >= 2.1): the dtypes safetensors
 names and fastserde maps. Others (complex, quantized, float8 "fnuz" variants) raise TypeError.
 
-CUDA tensors: the C library writes and reads host tensors only in this version, so `dumps`
-copies a CUDA tensor to the host first (`t.cpu()`) and `loads(..., device="cuda")` reads to
-the host and then moves each tensor (`.to(device)`). Both are blocking. This will change to a
-direct path when the C library takes CUDA tensors; the results will be the same.
+CUDA tensors, through the C library and a context of their device (blocking both ways):
+`dumps` of CUDA tensors all on one device packs them on their GPU, on `stream`, and carries
+the bytes through the context's pinned ring into the frame (fsd_frame_write); a frame of host
+and CUDA tensors, or of several devices, copies the CUDA ones to the host first (`t.cpu()`).
+`loads(..., device="cuda:N")` verifies each tensor on the CPU, then makes it on the device
+(fsd_frame_read_new; its memory from the context's pool, freed in stream order when torch
+drops it, as from_bytes' tensors). The bytes and the tensors are those of the host path.
 
 Errors: a frame that fails its checks (a truncated frame, a header that does not parse or
 offsets that do not cover the data exactly, a checksum that does not match) raises
@@ -106,8 +109,9 @@ def _utf8(what, s):
         raise ValueError(f"fastserde.frames: {what} {s!r} is not valid UTF-8 ({e.reason})") from None
 
 
-def _export(name, t):
-    """(keepalive, DLTensor) of host tensor `t` (any strides) with the frame's dtype."""
+def _export(name, t, direct):
+    """(keepalive, DLTensor) of tensor `t` (any strides) with the frame's dtype: a CUDA tensor
+    as it is when `direct` (the C library writes it), else copied to the host first."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"fastserde.frames: tensor {name!r} must be a torch.Tensor, not "
                         f"{type(t).__name__}")
@@ -116,7 +120,8 @@ def _export(name, t):
                         f"holds no scale or zero point; store t.int_repr() and the parameters")
     dl_type = _dl_type(name, t.dtype)
     if t.device.type == "cuda":
-        t = t.cpu()  # the C library writes host tensors only (see the module doc)
+        if not direct:
+            t = t.cpu()  # a frame of host and CUDA tensors, or of several GPUs (module doc)
     elif t.device.type != "cpu":
         raise ValueError(f"fastserde.frames: tensor {name!r} is on {t.device}; only cpu and "
                          f"cuda tensors are written")
@@ -124,6 +129,34 @@ def _export(name, t):
     dl = _lib.DLTensor.from_buffer_copy(ptr.contents)  # shape/strides still torch's: kept
     dl.dtype = dl_type
     return (keep, dl), dl
+
+
+def _one_cuda_device(devices):
+    """The CUDA device when every one of `devices` (at least one; None for a non-tensor) is
+    that one CUDA device: fsd_frame_write then writes the tensors itself. Else None."""
+    devices = set(devices)
+    if len(devices) != 1:
+        return None
+    (device,) = devices
+    return device if device is not None and device.type == "cuda" else None
+
+
+def _stream_arg(stream):
+    """`stream` checked before any work: None, a torch.cuda.Stream, or an int handle."""
+    if stream is None or isinstance(stream, torch.cuda.Stream):
+        return stream
+    if isinstance(stream, bool) or not isinstance(stream, int):
+        raise TypeError(f"fastserde.frames: stream must be None, a torch.cuda.Stream or an "
+                        f"int handle, not {type(stream).__name__}")
+    _args.integer("stream", stream, 0, _args.UINTPTR_MAX)
+    return stream
+
+
+def _synchronize(stream):
+    """Waits for what is enqueued on `stream` (a torch.cuda.Stream or an int handle)."""
+    if isinstance(stream, int):
+        stream = torch.cuda.ExternalStream(stream)
+    stream.synchronize()
 
 
 def _options(meta, checksum, kv_layout, kv_tokens):
@@ -161,7 +194,8 @@ def _options(meta, checksum, kv_layout, kv_tokens):
     return keep, o
 
 
-def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=None, ctx=None):
+def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=None, ctx=None,
+          stream=None):
     """The frame of `tensors` as bytes: a safetensors file with a checksum per tensor.
 
     tensors    dict of name (a str, not "__metadata__") -> torch.Tensor, any strides;
@@ -175,14 +209,29 @@ def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=No
                characters), stored as fastserde.kv_layout.
     kv_tokens  optional token count of a KV chunk (an int >= 0), stored as fastserde.kv_tokens.
     ctx        the Context whose CPU threads copy (default: the default context for frames of
-               1 MiB and more, else the calling thread).
-    CUDA tensors are copied to the host first (t.cpu(): see the module doc). TypeError for a
-    dtype a frame cannot hold or a non-tensor; ValueError for a bad name or argument.
+               1 MiB and more, else the calling thread); for CUDA tensors of one device, a
+               Context of that device, whose pinned ring carries the bytes (default: that
+               device's default context).
+    stream     CUDA tensors: the work starts after what is already enqueued on `stream` (a
+               torch.cuda.Stream or an int handle; default: the device's current stream), as
+               to_bytes'. Ignored when every tensor is on the host.
+    CUDA tensors, all on one device: packed by their GPU on `stream` and carried through the
+    context's pinned ring into the bytes (fsd_frame_write; blocking, the bytes in place on
+    return). Host and CUDA tensors together, or CUDA tensors of several devices: the CUDA
+    ones are copied to the host first (t.cpu(), after `stream` is synchronized when given).
+    The bytes are the same either way. TypeError for a dtype a frame cannot hold, a
+    non-tensor or a bad stream; ValueError for a bad name or argument.
     """
     if not isinstance(tensors, Mapping):
         raise TypeError(f"fastserde.frames.dumps: tensors must be a dict of name -> tensor, "
                         f"not {type(tensors).__name__}")
     keep_opts, opts = _options(metadata, checksum, kv_layout, kv_tokens)
+    stream = _stream_arg(stream)
+    device = _one_cuda_device(t.device if isinstance(t, torch.Tensor) else None
+                              for t in tensors.values())
+    if device is None and stream is not None and any(
+            isinstance(t, torch.Tensor) and t.device.type == "cuda" for t in tensors.values()):
+        _synchronize(stream)  # the .cpu() copies run on the current streams
     count = len(tensors)
     entries = (_lib.FrameTensor * max(count, 1))()
     keep = []
@@ -192,7 +241,7 @@ def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=No
             raise ValueError(f"fastserde.frames.dumps: tensor name {name[:40]!r} is not "
                              f"allowed (over 65535 bytes, or safetensors' own "
                              f"\"__metadata__\")")
-        hold, dl = _export(name, t)
+        hold, dl = _export(name, t, device is not None)
         keep.append((nb, hold))
         entries[i] = _lib.FrameTensor(nb, ctypes.pointer(dl))
     lib = _lib.load()
@@ -200,7 +249,12 @@ def dumps(tensors, metadata=None, *, checksum=True, kv_layout=None, kv_tokens=No
     _lib.check(lib.fsd_frame_size(entries, count, ctypes.byref(opts), ctypes.byref(n)),
                "fsd_frame_size")
     out, addr = _new_bytes(n.value)
-    if ctx is None and n.value < SMALL_HOST_BYTES:
+    if device is not None:  # through the device's context: its ring reaches pageable memory
+        handle = _args.stream_handle(device, stream)
+        with using(device, ctx) as h:
+            _lib.check(lib.fsd_frame_write(h, entries, count, ctypes.byref(opts), addr,
+                                           n.value, handle), "fsd_frame_write")
+    elif ctx is None and n.value < SMALL_HOST_BYTES:
         _lib.check(lib.fsd_frame_write(None, entries, count, ctypes.byref(opts), addr, n.value,
                                        None), "fsd_frame_write")
     else:
@@ -271,8 +325,11 @@ def loads(data, device="cpu", verify=True, *, copy=True, ctx=None):
     data     the frame: any object with the buffer protocol (bytes, bytearray, memoryview,
              mmap, numpy arrays), read in place (a C-contiguous buffer is not copied first),
              holding exactly one frame; or any safetensors file's bytes.
-    device   "cpu", or a CUDA device: read to the host, then moved with .to(device) (the C
-             library reads host tensors only in this version; see the module doc).
+    device   "cpu", or a CUDA device ("cuda", "cuda:N", torch.device): each tensor made on it
+             by fsd_frame_read_new (copy=True only) with that device's context (`ctx`):
+             verified on the CPU first, then carried through the context's pinned ring into
+             memory from the context's pool; blocking. The tensors' memory is freed in stream
+             order when torch drops them, as from_bytes' tensors are.
     verify   True: every tensor with a checksum is checked in the same pass that copies it;
              False: not checked (the header and its metadata checksum always are).
     copy     True: each tensor is a new tensor holding a copy. False (device "cpu" only): each
@@ -282,7 +339,8 @@ def loads(data, device="cpu", verify=True, *, copy=True, ctx=None):
              `data` must then be a C-contiguous buffer-protocol object or a contiguous CPU
              uint8 tensor.
     ctx      the Context whose CPU threads copy or verify (default: the default context for
-             tensors of 1 MiB and more, else the calling thread).
+             tensors of 1 MiB and more, else the calling thread); for a CUDA device, a Context
+             of that device (default: its default context).
     CorruptFrameError when the frame fails a check (no tensor is returned); TypeError for a
     tensor whose dtype this torch lacks (float8 before torch 2.1, uint16/32/64 before 2.3).
     """
@@ -310,6 +368,8 @@ def loads(data, device="cpu", verify=True, *, copy=True, ctx=None):
             shape = tuple(info.shape[d] for d in range(info.ndim))
             plan.append((name, _torch_dtype(name, info.dtype), shape, info.nbytes,
                          _lib.DLDataType(info.dtype.code, info.dtype.bits, 1)))
+        if device.type == "cuda":
+            return _read_new_cuda(frame, plan, device, verify, ctx)
         for i, (name, dtype, shape, nbytes, dl_type) in enumerate(plan):
             t = torch.empty(shape, dtype=dtype)
             advise_huge(t.data_ptr(), nbytes)  # before its pages are first written
@@ -324,8 +384,27 @@ def loads(data, device="cpu", verify=True, *, copy=True, ctx=None):
             _lib.check(status, "fsd_frame_read")
             del keep
             out[name] = t
-    if device.type == "cuda":
-        out = {name: t.to(device) for name, t in out.items()}
+    return out
+
+
+def _read_new_cuda(frame, plan, device, verify, ctx):
+    """loads' tensors on CUDA device `device`, each made by fsd_frame_read_new and handed to
+    torch as from_bytes hands fsd_from_bytes' tensors (_dlpack.adopt: torch owns it, and its
+    deleter frees the memory in stream order)."""
+    lib = _lib.load()
+    dev = _dlpack.dl_device(device)
+    device = torch.device("cuda", dev.device_id)  # "cuda": the current device, as dl_device
+    out = {}
+    for i, (name, dtype, _shape, _nbytes, _dl_type) in enumerate(plan):
+        made = ctypes.POINTER(_lib.DLManagedTensor)()
+        with using(device, ctx) as h:
+            _lib.check(lib.fsd_frame_read_new(h, frame, i, dev, int(verify), ctypes.byref(made)),
+                       "fsd_frame_read_new")
+        # the entry's DLPack type (bool, float8, ... codes that torch's import may not know)
+        # as the type torch imports for `dtype`, viewed back below, as from_bytes does
+        made.contents.dl_tensor.dtype = _dlpack.dl_dtype(dtype)
+        t = _dlpack.adopt(ctypes.cast(made, ctypes.c_void_p).value)
+        out[name] = t if t.dtype == dtype else t.view(dtype)
     return out
 
 

@@ -7,6 +7,7 @@ in `python_pytest`); ctest's `python_frames_safetensors` runs this file with the
 tools/setup.sh makes (FSD_REQUIRE_SAFETENSORS=1 there turns that skip into a failure), and
 tools/python-wheel.sh installs safetensors beside the wheel.
 """
+import ctypes
 import json
 import mmap
 import os
@@ -59,10 +60,10 @@ def same(a, b):
     return fastserde.to_bytes(a) == fastserde.to_bytes(b)
 
 
-def views(rng, dtype):
+def views(rng, dtype, device="cpu"):
     """(name, view) pairs: contiguous, transposed, stepped, permuted, offset, expanded, 0-d,
-    empty."""
-    base = random_tensor(rng, (6, 10, 12), dtype)
+    empty (views of one tensor on `device`)."""
+    base = random_tensor(rng, (6, 10, 12), dtype).to(device)
     return [("contiguous", base), ("transpose", base.transpose(0, 2)),
             ("step", base[:, ::3, 1:9]), ("permute", base.permute(1, 2, 0)[2:, :, ::2]),
             ("offset", base[3, 2:]), ("expand", base[0, :1].expand(5, 12)),
@@ -193,14 +194,237 @@ def test_dtypes_torch_may_lack(name, attr):
     assert frames.loads(frames.dumps({"t": out}))["t"].dtype == dtype
 
 
+# ---------------------------------------------------------------------------------------------
+# CUDA tensors: straight through the C library (fsd_frame_write through a context's ring,
+# fsd_frame_read_new). The @cuda cases need a GPU; the routing cases below them run anywhere,
+# with the library's functions or frames' helpers replaced by recording stand-ins.
+
+
 @cuda
-def test_cuda_tensors(rng):
-    kv = random_tensor(rng, (2, 4, 64, 32), torch.bfloat16).cuda()
-    view = kv.permute(1, 0, 2, 3)[:, :, ::2]
-    data = frames.dumps({"kv": view})
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_cuda_round_trip_every_dtype(rng, dtype):
+    gpu = dict(views(rng, dtype, "cuda"))                         # strided views of a CUDA tensor
+    gpu.update({f"c.{name}": t.contiguous() for name, t in views(rng, dtype, "cuda")})
+    host = {name: t.cpu() for name, t in gpu.items()}
+    data = frames.dumps(gpu)
+    assert data == frames.dumps(host)                            # byte-identical to the host's
+    for device in ("cuda", "cuda:0", torch.device("cuda", 0)):
+        out = frames.loads(data, device=device)
+        ref = frames.loads(data)
+        assert list(out) == list(ref)
+        for name, t in out.items():
+            assert t.device == torch.device("cuda", 0) and t.is_contiguous(), name
+            assert same(t.cpu(), ref[name]), name
+
+
+@cuda
+def test_cuda_large_strided_view_and_ctx(rng):
+    # 16 MiB through the default 3 x 4 MiB ring: several chunks per tensor
+    kv = random_tensor(rng, (2, 8, 512, 1024), torch.bfloat16).cuda()
+    view = {"kv": kv[:, :, 128:], "k": kv[0].permute(1, 0, 2)}
+    data = frames.dumps(view)
+    assert data == frames.dumps({n: t.cpu() for n, t in view.items()})
+    with fastserde.Context(device=0) as ctx:
+        assert frames.dumps(view, ctx=ctx) == data
+        out = frames.loads(data, device="cuda", ctx=ctx)
+    assert all(torch.equal(out[n], t) for n, t in view.items())
+
+
+@cuda
+def test_cuda_dumps_takes_no_host_copy(rng, monkeypatch):
+    x = random_tensor(rng, (64, 33), torch.float32).cuda()
+    expected = frames.dumps({"x": x.cpu(), "y": x.t().cpu()})
+
+    def refuse(*a, **k):
+        raise AssertionError("a host copy of a CUDA tensor")
+    monkeypatch.setattr(torch.Tensor, "cpu", refuse)
+    monkeypatch.setattr(torch.Tensor, "to", refuse)
+    assert frames.dumps({"x": x, "y": x.t()}) == expected
+    out = frames.loads(expected, device="cuda")
+    monkeypatch.undo()
+    assert torch.equal(out["x"], x)
+
+
+@cuda
+def test_cuda_streams(rng):
+    s = torch.cuda.Stream()
+    src = random_tensor(rng, (1024, 1024), torch.float32).cuda()
+    torch.cuda.synchronize()
+    for stream in (s, s.cuda_stream):
+        with torch.cuda.stream(s):  # written on s: dumps on s sees it
+            x = src * 2
+            y = torch.cat([x[:, :512].t(), x[:, 512:].t()])
+        data = frames.dumps({"x": x, "y": y[::2]}, stream=stream)
+        s.synchronize()
+        assert data == frames.dumps({"x": x.cpu(), "y": y[::2].cpu()})
+        # a mixed frame: the stream is synchronized before the host copies
+        with torch.cuda.stream(s):
+            z = src + 1
+        assert frames.dumps({"z": z, "h": src.cpu()[:2]}, stream=stream) == \
+            frames.dumps({"z": (src + 1).cpu(), "h": src.cpu()[:2]})
+
+
+@cuda
+def test_cuda_mixed_frame(rng):
+    t = {"a": random_tensor(rng, (5, 7), torch.int16).cuda(),
+         "b": random_tensor(rng, (3, 4), torch.float16)}
+    data = frames.dumps(t)
+    assert data == frames.dumps({n: v.cpu() for n, v in t.items()})
     out = frames.loads(data, device="cuda")
-    assert out["kv"].device.type == "cuda" and torch.equal(out["kv"], view.contiguous())
-    assert torch.equal(frames.loads(data)["kv"], view.cpu())
+    assert all(torch.equal(out[n], v.cuda()) for n, v in t.items())
+
+
+@cuda
+def test_cuda_corrupt_frame(rng):
+    t, data = _kv_frame(rng)
+    n, header = frame_header(data)
+    begin, end = header["v"]["data_offsets"]
+    flipped = bytearray(data)
+    flipped[8 + n + rng.randrange(begin, end)] ^= 1 << rng.randrange(8)
+    with pytest.raises(fastserde.CorruptFrameError, match='"v"') as e:
+        frames.loads(flipped, device="cuda")
+    assert e.value.function == "fsd_frame_read_new"
+    out = frames.loads(flipped, device="cuda", verify=False)
+    assert torch.equal(out["k"].cpu(), t["k"]) and not torch.equal(out["v"].cpu(), t["v"])
+    with pytest.raises(fastserde.CorruptFrameError):
+        frames.loads(data[:-1], device="cuda")
+
+
+class _Spy:
+    """The loaded library with its calls recorded by name; `replace` swaps functions."""
+
+    def __init__(self, lib, **replace):
+        self.lib, self.replace, self.calls = lib, replace, []
+
+    def __getattr__(self, name):
+        f = self.replace.get(name) or getattr(self.lib, name)
+
+        def call(*args):
+            self.calls.append((name, args))
+            return f(*args)
+        return call
+
+    def named(self, name):
+        return [args for n, args in self.calls if n == name]
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    from fastserde import _lib
+    s = _Spy(_lib.load())
+    monkeypatch.setattr(_lib, "load", lambda: s)
+    return s
+
+
+def test_route_one_cuda_device():
+    c0, c1, cpu = torch.device("cuda", 0), torch.device("cuda", 1), torch.device("cpu")
+    route = frames._one_cuda_device
+    assert route([c0]) == c0 and route([c1, c1, c1]) == c1
+    for devices in ([], [cpu], [cpu, cpu], [c0, cpu], [cpu, c0], [c0, c1], [c0, None], [None]):
+        assert route(devices) is None, devices
+
+
+def test_dumps_host_dict_takes_the_host_path(rng, spy, monkeypatch):
+    used = []
+    real_using = frames.using
+    monkeypatch.setattr(frames, "using", lambda d, c: used.append(d) or real_using(d, c))
+    small = {"a": random_tensor(rng, (4, 5), torch.float32)}
+    big = {"kv": random_tensor(rng, (2, 4, 256, 512), torch.bfloat16)}
+    for tensors in (small, big):
+        data = frames.dumps(tensors, stream=0x5000)  # a stream: ignored for host tensors
+        assert same(frames.loads(data)[next(iter(tensors))], next(iter(tensors.values())))
+    writes = spy.named("fsd_frame_write")
+    assert [w[0] is None for w in writes] == [True, False]  # small: no context; big: one
+    assert all(w[-1] is None for w in writes)               # no stream for host tensors
+    assert used and all(d.type == "cpu" for d in used)
+
+
+def test_dumps_cuda_route_wiring(rng, spy, monkeypatch):
+    """Every tensor on one CUDA device (forced here, with host tensors standing in):
+    fsd_frame_write gets that device's context and the stream's handle."""
+    tensors = dict(views(rng, torch.int16))
+    expected = frames.dumps(tensors)
+    host = fastserde.Context()
+    used, handles = [], []
+    monkeypatch.setattr(frames, "_one_cuda_device", lambda devices: torch.device("cuda", 3))
+    monkeypatch.setattr(frames, "using", lambda d, c: used.append((d, c)) or host.use())
+    monkeypatch.setattr(frames._args, "stream_handle",
+                        lambda d, s: handles.append((d, s)) or ctypes.c_void_p(0xAB00))
+    mine = object()
+    assert frames.dumps(tensors, stream=1234, ctx=mine) == expected
+    assert used == [(torch.device("cuda", 3), mine)]
+    assert handles == [(torch.device("cuda", 3), 1234)]
+    write = spy.named("fsd_frame_write")[-1]  # (the first: `expected`'s)
+    with host.use() as h:
+        assert write[0] is h
+    assert write[-1].value == 0xAB00
+    host.close()
+
+
+def test_dumps_bad_stream():
+    x = torch.zeros(3)
+    for stream, exc in (("s", TypeError), (1.5, TypeError), (True, TypeError),
+                        (torch.device("cpu"), TypeError), (-1, ValueError),
+                        (1 << 64, ValueError)):
+        with pytest.raises(exc, match="stream"):
+            frames.dumps({"x": x}, stream=stream)
+    assert frames.dumps({"x": x}, stream=0) == frames.dumps({"x": x})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is there")
+def test_loads_cuda_without_a_gpu():
+    data = frames.dumps({"x": torch.zeros(3)})
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(fastserde.FastSerdeError) as e:
+            frames.loads(data, device=device)
+        assert e.value.name == "FSD_ERROR_NO_GPU" and e.value.function == "fsd_frame_read_new"
+    assert frames.loads(frames.dumps({}), device="cuda") == {}
+
+
+@pytest.fixture
+def read_new_on_cpu(spy, monkeypatch):
+    """loads(device="cuda:N") with fsd_frame_read_new asked for a host tensor instead, and
+    the context a host one: what reaches the library is recorded in spy."""
+    from fastserde import _lib
+    host = fastserde.Context()
+    used = []
+
+    def read_new(h, frame, i, dev, verify, out):
+        spy.calls.append(("device", (dev.device_type, dev.device_id)))
+        return spy.lib.fsd_frame_read_new(h, frame, i, _lib.DLDevice(_lib.kDLCPU, 0), verify,
+                                          out)
+    spy.replace["fsd_frame_read_new"] = read_new
+    monkeypatch.setattr(frames, "using", lambda d, c: used.append((d, c)) or host.use())
+    yield used
+    host.close()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_loads_cuda_route_wiring(rng, spy, read_new_on_cpu, dtype):
+    tensors = dict(views(rng, dtype))
+    data = frames.dumps(tensors)
+    mine = object()
+    out = frames.loads(data, device="cuda:1", ctx=mine)
+    assert list(out) == list(tensors)
+    for name, t in tensors.items():
+        assert same(out[name], t.contiguous()), name  # dtype, shape and bytes
+    n = len(tensors)
+    assert read_new_on_cpu == [(torch.device("cuda", 1), mine)] * n
+    assert spy.named("device") == [(2, 1)] * n                  # kDLCUDA, device 1
+    assert [a[4] for a in spy.named("fsd_frame_read_new")] == [1] * n
+    assert spy.named("fsd_frame_read") == []
+
+
+def test_loads_cuda_route_verifies(rng, spy, read_new_on_cpu):
+    t, data = _kv_frame(rng)
+    flipped = bytearray(data)
+    flipped[-3] ^= 4
+    with pytest.raises(fastserde.CorruptFrameError, match='"v"') as e:
+        frames.loads(flipped, device="cuda:0")
+    assert e.value.function == "fsd_frame_read_new"
+    out = frames.loads(flipped, device="cuda:0", verify=False)
+    assert same(out["k"], t["k"]) and not same(out["v"], t["v"])
+    assert [a[4] for a in spy.named("fsd_frame_read_new")] == [1, 1, 0, 0]
 
 
 # ---------------------------------------------------------------------------------------------
