@@ -21,9 +21,10 @@ CUDA tensors, through the C library and a context of their device (blocking both
 `dumps` of CUDA tensors all on one device packs them on their GPU, on `stream`, and carries
 the bytes through the context's pinned ring into the frame (fsd_frame_write); a frame of host
 and CUDA tensors, or of several devices, copies the CUDA ones to the host first (`t.cpu()`).
-`loads(..., device="cuda:N")` verifies each tensor on the CPU, then makes it on the device
-(fsd_frame_read_new; its memory from the context's pool, freed in stream order when torch
-drops it, as from_bytes' tensors). The bytes and the tensors are those of the host path.
+`loads(..., device="cuda:N")` makes each tensor on the device (fsd_frame_read_new: carried
+through the context's pinned ring, verified by the CPU copies into it; its memory from the
+context's pool, freed in stream order when torch drops it, as from_bytes' tensors). The bytes
+and the tensors are those of the host path; each host byte is read once either way.
 
 Errors: a frame that fails its checks (a truncated frame, a header that does not parse or
 offsets that do not cover the data exactly, a checksum that does not match) raises
@@ -327,8 +328,8 @@ def loads(data, device="cpu", verify=True, *, copy=True, ctx=None):
              holding exactly one frame; or any safetensors file's bytes.
     device   "cpu", or a CUDA device ("cuda", "cuda:N", torch.device): each tensor made on it
              by fsd_frame_read_new (copy=True only) with that device's context (`ctx`):
-             verified on the CPU first, then carried through the context's pinned ring into
-             memory from the context's pool; blocking. The tensors' memory is freed in stream
+             carried through the context's pinned ring into memory from the context's pool,
+             verified by the copies into the ring (one pass); blocking. The tensors' memory is freed in stream
              order when torch drops them, as from_bytes' tensors are.
     verify   True: every tensor with a checksum is checked in the same pass that copies it;
              False: not checked (the header and its metadata checksum always are).
