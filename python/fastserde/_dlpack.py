@@ -7,7 +7,7 @@ borrow(t): the DLTensor of torch's own export (torch.utils.dlpack.to_dlpack), ke
 adopt(p):  a DLManagedTensor* made by fsd_from_bytes, wrapped in a PyCapsule named "dltensor"
            and handed to torch.utils.dlpack.from_dlpack, which takes ownership and calls the
            deleter when the tensor is freed. A capsule that torch never consumed calls the
-           deleter itself when it is collected.
+           deleter itself when it is collected; one that torch refused, at once.
 """
 import ctypes
 
@@ -32,8 +32,12 @@ _PyCapsule_GetPointer_raw.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
 _PyCapsule_IsValid = _api["PyCapsule_IsValid"]
 _PyCapsule_IsValid.restype = ctypes.c_int
 _PyCapsule_IsValid.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+_PyCapsule_SetName = _api["PyCapsule_SetName"]
+_PyCapsule_SetName.restype = ctypes.c_int
+_PyCapsule_SetName.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 _DLTENSOR = b"dltensor"  # module-level: the capsule's name must outlive it
+_USED = b"used_dltensor"  # the name of a consumed capsule, whose destructor does nothing
 
 # torch dtype -> DLPack (code, bits). Others (bool, and any dtype DLPack or torch's exporter
 # does not know) travel as the unsigned/signed integer of the same size, viewed back.
@@ -173,5 +177,16 @@ def capsule(managed_ptr):
 
 
 def adopt(managed_ptr):
-    """A torch tensor taking ownership of fsd_from_bytes's DLManagedTensor."""
-    return from_dlpack(capsule(managed_ptr))
+    """A torch tensor taking ownership of fsd_from_bytes's DLManagedTensor. When torch refuses
+    it, the tensor is freed before the error propagates (the capsule marked consumed): left to
+    the capsule, it would be freed whenever the error's traceback lets the capsule go, which
+    may be at interpreter exit, after this module and the library are torn down."""
+    cap = capsule(managed_ptr)
+    try:
+        return from_dlpack(cap)
+    except BaseException:
+        if _PyCapsule_IsValid(id(cap), _DLTENSOR) and _PyCapsule_SetName(cap, _USED) == 0:
+            managed = _lib.DLManagedTensor.from_address(managed_ptr)
+            if managed.deleter:
+                _lib.DELETER(managed.deleter)(managed_ptr)
+        raise

@@ -87,6 +87,32 @@ def test_unconsumed_capsule_frees(counted):
     assert a.live == base
 
 
+def test_refused_tensor_freed_at_once(counted, monkeypatch):
+    """A tensor torch refuses (from_dlpack raises) is freed before adopt() raises, not when
+    the capsule is collected: the exception's traceback may keep the capsule until the
+    interpreter exits, when this module's destructor callback and the library may be gone."""
+    a, ctx = counted
+    base = dict(a.live)
+    out = ctypes.POINTER(_lib.DLManagedTensor)()
+    with ctx.use() as h:
+        _lib.check(_lib.load().fsd_from_bytes(h, b"abcdefgh", 8, _lib.DLDataType(1, 8, 1),
+                                              _lib.DLDevice(1, 0), ctypes.byref(out)),
+                   "fsd_from_bytes")
+    seen = []
+
+    def refuse(cap):
+        seen.append(cap)
+        raise RuntimeError("refused")
+
+    monkeypatch.setattr(_dlpack, "from_dlpack", refuse)
+    with pytest.raises(RuntimeError) as info:
+        _dlpack.adopt(ctypes.cast(out, ctypes.c_void_p).value)
+    assert a.live == base, "the refused tensor is still allocated"
+    del seen, info
+    gc.collect()  # the capsule's destructor does not free it a second time
+    assert a.live == base
+
+
 def test_errors_leave_nothing(counted):
     a, ctx = counted
     base = dict(a.live)
