@@ -277,10 +277,7 @@ def test_cuda_mixed_frame(rng):
 @cuda
 def test_cuda_corrupt_frame(rng):
     t, data = _kv_frame(rng)
-    n, header = frame_header(data)
-    begin, end = header["v"]["data_offsets"]
-    flipped = bytearray(data)
-    flipped[8 + n + rng.randrange(begin, end)] ^= 1 << rng.randrange(8)
+    flipped = _flip_data_bit(data, "v", rng)
     with pytest.raises(fastserde.CorruptFrameError, match='"v"') as e:
         frames.loads(flipped, device="cuda")
     assert e.value.function == "fsd_frame_read_new"
@@ -489,6 +486,15 @@ def test_resaved_by_safetensors_still_verifies(rng):
 # Corruption
 
 
+def _flip_data_bit(data, name, rng):
+    """A copy of frame `data` with one random bit of tensor `name`'s bytes flipped."""
+    n, header = frame_header(data)
+    begin, end = header[name]["data_offsets"]
+    flipped = bytearray(data)
+    flipped[8 + n + rng.randrange(begin, end)] ^= 1 << rng.randrange(8)
+    return flipped
+
+
 def _kv_frame(rng):
     t = {"k": random_tensor(rng, (2, 8, 64, 16), torch.bfloat16),
          "v": random_tensor(rng, (2, 8, 64, 16), torch.bfloat16)}
@@ -669,10 +675,7 @@ def test_shared_loads_share_memory(rng):
 
 def test_shared_loads_verify_first(rng):
     t, data = _kv_frame(rng)
-    n, header = frame_header(data)
-    begin, end = header["k"]["data_offsets"]
-    flipped = bytearray(data)
-    flipped[8 + n + rng.randrange(begin, end)] ^= 1 << rng.randrange(8)
+    flipped = _flip_data_bit(data, "k", rng)
     with pytest.raises(fastserde.CorruptFrameError, match='"k"') as e:
         frames.loads(flipped, copy=False)
     assert e.value.function == "fsd_frame_verify"

@@ -72,14 +72,20 @@ def test_deleter_runs_when_torch_drops_the_tensor(counted):
     assert a.live == base
 
 
-def test_unconsumed_capsule_frees(counted):
-    a, ctx = counted
-    base = dict(a.live)
+def _made_tensor(ctx):
+    """An 8-byte host tensor from fsd_from_bytes (a DLManagedTensor pointer), owned by no one."""
     out = ctypes.POINTER(_lib.DLManagedTensor)()
     with ctx.use() as h:
         _lib.check(_lib.load().fsd_from_bytes(h, b"abcdefgh", 8, _lib.DLDataType(1, 8, 1),
                                               _lib.DLDevice(1, 0), ctypes.byref(out)),
                    "fsd_from_bytes")
+    return out
+
+
+def test_unconsumed_capsule_frees(counted):
+    a, ctx = counted
+    base = dict(a.live)
+    out = _made_tensor(ctx)
     cap = _dlpack.capsule(ctypes.cast(out, ctypes.c_void_p).value)
     assert len(a.live) == len(base) + 2  # the tensor block and its data
     del cap  # never given to torch: the capsule's destructor calls the deleter
@@ -93,11 +99,7 @@ def test_refused_tensor_freed_at_once(counted, monkeypatch):
     interpreter exits, when this module's destructor callback and the library may be gone."""
     a, ctx = counted
     base = dict(a.live)
-    out = ctypes.POINTER(_lib.DLManagedTensor)()
-    with ctx.use() as h:
-        _lib.check(_lib.load().fsd_from_bytes(h, b"abcdefgh", 8, _lib.DLDataType(1, 8, 1),
-                                              _lib.DLDevice(1, 0), ctypes.byref(out)),
-                   "fsd_from_bytes")
+    out = _made_tensor(ctx)
     seen = []
 
     def refuse(cap):
