@@ -224,10 +224,6 @@ static fsd_status capture_state(cudaStream_t stream, int *captured, const char *
     return FSD_SUCCESS;
 }
 
-/* The calls' common frame: the context's device, the kind of host buffer, the caller's stream
- * joined at both ends, and on an error outside a capture both streams drained, so that nothing
- * the call enqueued runs on after it returns (inside a capture nothing ran: the capture is
- * left unjoined, so that cudaStreamEndCapture fails rather than make a graph of part of it). */
 /* A pinned host buffer has no host copy to hash in: the CPU hashes it, for a pack once the
  * DMAs into it have finished (the call then blocks), for an unpack while they read it. */
 static cudaError_t sum_direct(const call *cl, int pack)
@@ -239,6 +235,10 @@ static cudaError_t sum_direct(const call *cl, int pack)
     return e;
 }
 
+/* The calls' common frame: the context's device, the kind of host buffer, the caller's stream
+ * joined at both ends, and on an error outside a capture both streams drained, so that nothing
+ * the call enqueued runs on after it returns (inside a capture nothing ran: the capture is
+ * left unjoined, so that cudaStreamEndCapture fails rather than make a graph of part of it). */
 static fsd_status transfer(fsd_context *ctx, const fsd_layout *l, char *host, uint64_t *sum,
                            cudaStream_t stream, fsd_direction dir)
 {

@@ -78,11 +78,11 @@ static fsd_status read_to_gpu(fsd_context *ctx, const fsd_frame *f, const fsd_fr
     if (ctx == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "a CUDA destination needs a context (its "
                         "staging ring and pool carry the frame's bytes to the GPU)");
-    if (l->total_bytes == 0)
-        return FSD_SUCCESS;
     const int check = verify && e->has_checksum;
-    uint64_t sum = 0;
-    fsd_status st = fsd_transfer_unpack(ctx, l, f->data + e->begin, check ? &sum : NULL, stream);
+    uint64_t sum = 0; /* no bytes: S is 0, and the checksum still covers name, dtype, shape */
+    fsd_status st = l->total_bytes == 0 ? FSD_SUCCESS
+                                        : fsd_transfer_unpack(ctx, l, f->data + e->begin,
+                                                              check ? &sum : NULL, stream);
     if (st == FSD_SUCCESS && check)
         st = check_sum(e, sum);
     return st;

@@ -252,6 +252,33 @@ static void test_refused(void **state)
 }
 
 
+/* A copy of the frame whose checksum value of "t" has one digit changed (the header still
+ * parses: the metadata's own checksum leaves the tensors' values out) is refused by the read
+ * into CUDA memory and by read_new, whatever the tensor's size: an empty tensor's checksum
+ * still covers its name, dtype and shape. */
+static void check_wrong_checksum(fsd_context *ctx, const unsigned char *frame, size_t size,
+                                 const DLTensor *d, cudaStream_t stream)
+{
+    static const char key[] = "\"fastserde.checksum.t\":\"xxh3-1k:";
+    unsigned char *bad = malloc(size);
+    memcpy(bad, frame, size);
+    size_t at = 0;
+    while (at + sizeof key - 1 + 16 <= size && memcmp(bad + at, key, sizeof key - 1) != 0)
+        at++;
+    assert_true(at + sizeof key - 1 + 16 <= size);
+    unsigned char *digit = bad + at + sizeof key - 1 + 15;
+    *digit = *digit == '0' ? '1' : '0';
+    fsd_frame *f = NULL;
+    assert_int_equal(fsd_frame_open(bad, size, &f), FSD_SUCCESS);
+    assert_int_equal(fsd_frame_read(ctx, f, 0, d, 1, stream), FSD_ERROR_CORRUPT);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    DLManagedTensor *m = (DLManagedTensor *)(uintptr_t)1;
+    assert_int_equal(fsd_frame_read_new(ctx, f, 0, (DLDevice){kDLCUDA, 0}, 1, &m), FSD_ERROR_CORRUPT);
+    assert_null(m);
+    fsd_frame_close(f);
+    free(bad);
+}
+
 /* One frame of case i's tensor read back into device memory of the case's layout: the same
  * status and bytes as the read into that layout on the host; after a flipped byte,
  * FSD_ERROR_CORRUPT and the device memory untouched. Returns 1 when the frame was compared. */
@@ -346,6 +373,8 @@ static int check_read(fsd_context *ctx, uint64_t seed, int i, int pinned, cudaSt
         assert_int_equal(fsd_frame_read(ctx, f, 0, &d, 0, stream), FSD_SUCCESS);
         *flip ^= 0x10;
     }
+    if (ok)
+        check_wrong_checksum(ctx, frame, size, &d, stream);
     fsd_frame_close(f);
 out:
     if (dev != NULL)
