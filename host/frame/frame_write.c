@@ -89,11 +89,12 @@ typedef struct frame_plan {
     size_t meta_count;
     const fsd_frame_kv **order; /* scratch: meta_count, or count names                         */
     uint64_t *sums;            /* count: each tensor's checksum (fsd_frame_write)             */
+    fsd_layout *layouts;       /* count: each tensor's layout (fsd_frame_write), else NULL    */
     char tokens[24];           /* kv_tokens in decimal                                         */
     uint64_t meta_checksum;
     size_t header_bytes;       /* padded to 8                                                  */
     uint64_t data_bytes;
-    void *block;               /* meta, order, sums                                           */
+    void *block;               /* meta, order, sums, layouts                                  */
 } frame_plan;
 
 static fsd_status check_options(const fsd_frame_options *o)
@@ -152,8 +153,8 @@ static const char *repeated(const fsd_frame_kv **order, size_t n)
     return NULL;
 }
 
-/* Validates one tensor; its packed bytes into *bytes. `layout` non-NULL: the full layout too
- * (fsd_frame_write), else only the shape (fsd_frame_size). */
+/* Validates one tensor's name, shape and dtype; its packed bytes into *bytes. `layout`
+ * non-NULL: its strides too, and the layout (fsd_frame_write; fsd_frame_size needs no more). */
 static fsd_status check_tensor(const fsd_frame_tensor *ft, size_t i, uint64_t *bytes, fsd_layout *layout)
 {
     fsd_status st = check_string(ft->name, "tensor name", i, FSD_FRAME_MAX_NAME);
@@ -249,9 +250,10 @@ static void *temp_alloc(fsd_context *ctx, size_t n)
     return ctx != NULL ? fsd_alloc_host(&ctx->alloc, n) : malloc(n);
 }
 
-/* Checks everything about the frame but the tensors' strides and data; sizes it. */
+/* Checks everything about the frame but the tensors' data; sizes it. `layouts` 1: each
+ * tensor's strides are checked too and its layout kept (fsd_frame_write). */
 static fsd_status plan_make(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
-                            const fsd_frame_options *opts, frame_plan *p)
+                            const fsd_frame_options *opts, int layouts, frame_plan *p)
 {
     const fsd_frame_options dflt = FSD_FRAME_OPTIONS_INIT;
     memset(p, 0, sizeof *p);
@@ -275,24 +277,29 @@ static fsd_status plan_make(fsd_context *ctx, const fsd_frame_tensor *tensors, s
             return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "metadata key %zu \"%.48s\": keys starting "
                             "with \"" FSD_FRAME_KEY_PREFIX "\" are fastserde's", i, o->metadata[i].key);
     }
-    for (size_t i = 0; i < count; i++) {
-        uint64_t bytes;
-        if ((st = check_tensor(&tensors[i], i, &bytes, NULL)) != FSD_SUCCESS)
-            return st;
-        if (bytes > (uint64_t)INT64_MAX - p->data_bytes)
-            return fsd_fail(FSD_ERROR_OVERFLOW, "the tensors hold more than 2^63 - 1 bytes");
-        p->data_bytes += bytes;
-    }
-    /* One block: the metadata pairs, the names as pairs, the sort scratch, the checksums. */
+    /* One block: the metadata pairs, the names as pairs, the sort scratch, the checksums, the
+     * layouts. */
     size_t nmeta = 4 + o->metadata_count, nsort = nmeta > count ? nmeta : count;
     size_t bytes = (nmeta + count) * sizeof(fsd_frame_kv) + nsort * sizeof(fsd_frame_kv *) +
-                   count * sizeof(uint64_t);
+                   count * sizeof(uint64_t) + (layouts ? count * sizeof(fsd_layout) : 0);
     if ((p->block = temp_alloc(ctx, bytes)) == NULL)
         return fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "frame: no memory for %zu bytes of index", bytes);
     p->meta = p->block;
     fsd_frame_kv *names = p->meta + nmeta;
     p->order = (const fsd_frame_kv **)(void *)(names + count);
     p->sums = (uint64_t *)(void *)(p->order + nsort);
+    p->layouts = layouts ? (fsd_layout *)(void *)(p->sums + count) : NULL;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t n = 0;
+        if ((st = check_tensor(&tensors[i], i, &n, layouts ? &p->layouts[i] : NULL)) == FSD_SUCCESS &&
+            n > (uint64_t)INT64_MAX - p->data_bytes)
+            st = fsd_fail(FSD_ERROR_OVERFLOW, "the tensors hold more than 2^63 - 1 bytes");
+        if (st != FSD_SUCCESS) {
+            plan_free(ctx, p);
+            return st;
+        }
+        p->data_bytes += n;
+    }
 
     fsd_frame_kv *m = p->meta;
     m[p->meta_count++] = (fsd_frame_kv){FSD_FRAME_KEY_FORMAT, FSD_FRAME_VERSION};
@@ -348,7 +355,7 @@ fsd_status fsd_frame_size(const fsd_frame_tensor *tensors, size_t count,
     if (nbytes == NULL)
         return fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "nbytes is NULL");
     frame_plan p;
-    fsd_status st = plan_make(NULL, tensors, count, opts, &p);
+    fsd_status st = plan_make(NULL, tensors, count, opts, 0, &p);
     if (st != FSD_SUCCESS)
         return st;
     *nbytes = (size_t)(8 + p.header_bytes + p.data_bytes);
@@ -423,14 +430,12 @@ static fsd_status write_gpu_via_ring(fsd_context *ctx, const fsd_layout *ls, siz
 static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
                             frame_plan *p, void *dst, uint64_t total, cudaStream_t stream)
 {
-    fsd_layout *ls = malloc(count * sizeof *ls);
+    const fsd_layout *ls = p->layouts;
     unsigned char *head = malloc(8 + p->header_bytes);
     fsd_status st = FSD_SUCCESS;
-    if (ls == NULL || head == NULL)
-        st = fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "no memory for a frame of %zu CUDA tensors", count);
+    if (head == NULL)
+        st = fsd_fail(FSD_ERROR_OUT_OF_MEMORY, "no memory for a frame's header");
     for (size_t i = 0; i < count && st == FSD_SUCCESS; i++) {
-        uint64_t bytes;
-        (void)check_tensor(&tensors[i], i, &bytes, &ls[i]); /* passed before */
         if (ls[i].device_id != ls[0].device_id)
             st = fsd_fail(FSD_ERROR_UNSUPPORTED, "tensor %zu is on CUDA device %d, tensor 0 on %d: a "
                           "frame's CUDA tensors must share one device", i, ls[i].device_id, ls[0].device_id);
@@ -449,7 +454,6 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
     if (st == FSD_SUCCESS && via_ring) {
         st = write_gpu_via_ring(ctx, ls, count, tensors, p, dst, checksum, stream);
         free(head);
-        free(ls);
         return st;
     }
     if (st == FSD_SUCCESS)
@@ -462,8 +466,25 @@ static fsd_status write_gpu(fsd_context *ctx, const fsd_frame_tensor *tensors, s
         st = fsd_frame_put_gpu(ls[0].device_id, dst, head, 8 + p->header_bytes, stream);
     }
     free(head);
-    free(ls);
     return st;
+}
+
+/* A frame of host tensors (validated) into host memory, packed and checksummed by the CPU in
+ * one pass; then the header. */
+static void write_host(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
+                       frame_plan *p, void *dst)
+{
+    const int checksum = p->opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
+    fsd_pool *pool = ctx != NULL ? ctx->pool : NULL;
+    char *data = (char *)dst + 8 + p->header_bytes;
+    uint64_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        pack_tensor(pool, &p->layouts[i], data + offset, checksum, &p->sums[i]);
+        offset += p->layouts[i].total_bytes;
+    }
+    if (checksum)
+        finish_sums(tensors, count, p);
+    header_put(p, dst);
 }
 
 fsd_status fsd_frame_write(fsd_context *ctx, const fsd_frame_tensor *tensors, size_t count,
@@ -471,59 +492,27 @@ fsd_status fsd_frame_write(fsd_context *ctx, const fsd_frame_tensor *tensors, si
                            cudaStream_t stream)
 {
     frame_plan p;
-    fsd_status st = plan_make(ctx, tensors, count, opts, &p);
+    fsd_status st = plan_make(ctx, tensors, count, opts, 1, &p);
     if (st != FSD_SUCCESS)
         return st;
-    uint64_t total = 8 + p.header_bytes + p.data_bytes;
-    fsd_layout l;
-    if (dst == NULL) {
+    const uint64_t total = 8 + p.header_bytes + p.data_bytes;
+    size_t gpu = 0;
+    for (size_t i = 0; i < count; i++)
+        gpu += p.layouts[i].place == FSD_PLACE_GPU;
+    if (dst == NULL)
         st = fsd_fail(FSD_ERROR_INVALID_ARGUMENT, "dst is NULL");
-    } else if (dst_size < total) {
+    else if (dst_size < total)
         st = fsd_fail(FSD_ERROR_SIZE_MISMATCH, "dst_size is %zu bytes, the frame %llu", dst_size,
                       (unsigned long long)total);
-    } else {
-        size_t gpu = 0;
-        for (size_t i = 0; i < count && st == FSD_SUCCESS; i++) {
-            uint64_t bytes;
-            st = check_tensor(&tensors[i], i, &bytes, &l);
-            gpu += l.place == FSD_PLACE_GPU;
-        }
-        if (st == FSD_SUCCESS && gpu > 0) {
-            st = gpu == count ? write_gpu(ctx, tensors, count, &p, dst, total, stream)
-                              : fsd_fail(FSD_ERROR_UNSUPPORTED, "a frame of host and CUDA tensors "
-                                         "together: not supported; write them as two frames");
-            plan_free(ctx, &p);
-            if (st == FSD_SUCCESS)
-                fsd_clear_error();
-            return st;
-        }
-    }
-    if (st != FSD_SUCCESS) {
-        plan_free(ctx, &p);
-        return st;
-    }
-    const int checksum = p.opts.checksum == FSD_FRAME_CHECKSUM_XXH3_1K;
-    fsd_pool *pool = ctx != NULL ? ctx->pool : NULL;
-    char *data = (char *)dst + 8 + p.header_bytes;
-    uint64_t offset = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint64_t bytes;
-        (void)check_tensor(&tensors[i], i, &bytes, &l); /* passed above */
-        uint64_t sum = 0;
-        pack_tensor(pool, &l, data + offset, checksum, &sum);
-        if (checksum) {
-            const DLTensor *t = tensors[i].tensor;
-            uint64_t seed = fsd_frame_tensor_seed(tensors[i].name, strlen(tensors[i].name),
-                                                  fsd_frame_dtype_name(t->dtype), t->shape, t->ndim);
-            p.sums[i] = fsd_frame_finish(sum, seed);
-        }
-        offset += bytes;
-    }
-    unsigned char *out = dst;
-    for (int b = 0; b < 8; b++)
-        out[b] = (unsigned char)((uint64_t)p.header_bytes >> (8 * b));
-    (void)header_json(&p, (char *)dst + 8, p.sums);
+    else if (gpu > 0 && gpu < count)
+        st = fsd_fail(FSD_ERROR_UNSUPPORTED, "a frame of host and CUDA tensors together: not "
+                      "supported; write them as two frames");
+    else if (gpu > 0)
+        st = write_gpu(ctx, tensors, count, &p, dst, total, stream);
+    else
+        write_host(ctx, tensors, count, &p, dst);
     plan_free(ctx, &p);
-    fsd_clear_error();
-    return FSD_SUCCESS;
+    if (st == FSD_SUCCESS)
+        fsd_clear_error();
+    return st;
 }
