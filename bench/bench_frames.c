@@ -89,10 +89,12 @@ int fsdb_frame_check(const unsigned char *frame, size_t size, const unsigned cha
     return why[0] == 0;
 }
 
-void fsdb_frame_set_check(fsdb_result *r, const char *why, const char *bad_base)
+void fsdb_frame_set_check(fsdb_result *r, const char *why, int untimed, const char *bad_base)
 {
     if (why && why[0])
         snprintf(r->check, sizeof r->check, "MISMATCH: %s", why);
+    else if (untimed)
+        snprintf(r->check, sizeof r->check, "not timed: a call failed (stderr)");
     else if (bad_base)
         snprintf(r->check, sizeof r->check, "ok (baseline wrong: %s)", bad_base);
     else
@@ -199,16 +201,21 @@ static void cpu_check(cpu_frames *c, char why[C_COUNT][64])
         why[op][0] = 0;
 
     memset(out, 0, n);
-    c->failed |= fsdb_check_status(fsd_pack_to_host(c->ctx, &c->t[0], out, n, NULL), "fsd_pack_to_host");
-    if (memcmp(out, ref, n) != 0)
+    fsd_status st = fsd_pack_to_host(c->ctx, &c->t[0], out, n, NULL);
+    c->failed |= fsdb_check_status(st, "fsd_pack_to_host");
+    if (st != FSD_SUCCESS || memcmp(out, ref, n) != 0)
         snprintf(why[C_PACK], 64, "pack_to_host");
     for (int nocs = 0; nocs < 2; nocs++) {
         const fsd_frame_tensor ft = {FSDB_FRAME_TENSOR, &c->t[0]};
         const size_t size = nocs ? c->size_nocs : c->size;
+        char *w = why[nocs ? C_WRITE_NOCS : C_WRITE];
         memset(out, 0, size);
-        c->failed |= fsdb_check_status(
-            fsd_frame_write(c->ctx, &ft, 1, nocs ? &c->nocs : &c->cs, out, size, NULL), "fsd_frame_write");
-        fsdb_frame_check(out, size, ref, n, !nocs, scratch, why[nocs ? C_WRITE_NOCS : C_WRITE], 64);
+        st = fsd_frame_write(c->ctx, &ft, 1, nocs ? &c->nocs : &c->cs, out, size, NULL);
+        c->failed |= fsdb_check_status(st, "fsd_frame_write");
+        if (st != FSD_SUCCESS)
+            snprintf(w, 64, "fsd_frame_write: %s", fsd_status_string(st));
+        else
+            fsdb_frame_check(out, size, ref, n, !nocs, scratch, w, 64);
     }
 
     /* Reads: set 0's checksummed frame (its data: ref) into a storage of 0xA5. */
@@ -220,13 +227,15 @@ static void cpu_check(cpu_frames *c, char why[C_COUNT][64])
     DLTensor ts = fsdb_view_tensor(v, scratch, (DLDevice){kDLCPU, 0}, c->t[0].dtype);
     for (int op = C_UNPACK; op < C_COUNT; op++) {
         memset(scratch, 0xA5, sb);
-        fsd_status st;
         if (op == C_UNPACK)
             st = fsd_unpack_from_host(c->ctx, ref, n, &ts, NULL);
         else
             st = f ? fsd_frame_read(c->ctx, f, 0, &ts, op == C_READ_VERIFY, NULL) : FSD_ERROR_INVALID_ARGUMENT;
         c->failed |= fsdb_check_status(st, op == C_UNPACK ? "fsd_unpack_from_host" : "fsd_frame_read");
-        if (st != FSD_SUCCESS || memcmp(scratch, expect, sb) != 0)
+        if (st != FSD_SUCCESS)
+            snprintf(why[op], 64, "%s: %s", op == C_UNPACK ? "unpack_from_host" : "fsd_frame_read",
+                     fsd_status_string(st));
+        else if (memcmp(scratch, expect, sb) != 0)
             snprintf(why[op], 64, "%s", op == C_UNPACK ? "unpack_from_host" : "read-back");
     }
     fsd_frame_close(f);
@@ -298,8 +307,7 @@ int fsdb_run_frames_cpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
             fsdb_result_base(r, "frame_write_nocs", fsdb_frame_gbps(n, t[C_WRITE_NOCS]));
         if (op == C_READ_VERIFY)
             fsdb_result_base(r, "frame_read", fsdb_frame_gbps(n, t[C_READ]));
-        fsdb_frame_set_check(r, c.failed && !why[op][0] ? "a call failed" : why[op],
-                             read ? bad_unpack : bad_pack);
+        fsdb_frame_set_check(r, why[op], c.failed, read ? bad_unpack : bad_pack);
     }
 
     int bad = c.failed;

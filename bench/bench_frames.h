@@ -29,9 +29,10 @@ double fsdb_frame_gbps(size_t n, double t);
 int fsdb_frame_check(const unsigned char *frame, size_t size, const unsigned char *ref, size_t n, int cs,
                      unsigned char *scratch, char *why, size_t why_len);
 
-/* The row's check column: "MISMATCH: why" when why is not empty, else "ok (baseline wrong:
- * bad_base)" when bad_base is not NULL, else "ok". */
-void fsdb_frame_set_check(fsdb_result *r, const char *why, const char *bad_base);
+/* The row's check column: "MISMATCH: why" when why is not empty, else "not timed: ..." when
+ * `untimed` (a call failed, so nothing was timed), else "ok (baseline wrong: bad_base)" when
+ * bad_base is not NULL, else "ok". */
+void fsdb_frame_set_check(fsdb_result *r, const char *why, int untimed, const char *bad_base);
 
 /* A new row of one view (bytes: the packed bytes), without baselines. */
 fsdb_result *fsdb_frame_row(fsdb_results *rs, const char *device, const fsdb_model *m, fsdb_layout l,

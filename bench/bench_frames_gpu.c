@@ -107,6 +107,17 @@ static void gpu_op_sync(void *arg, int op, int k)
     CU(cudaStreamSynchronize(g->s));
 }
 
+/* gpu_op_sync for a check: 1 when the call failed (g->failed set too; stderr says why). */
+static int check_call(gpu_frames *g, int op, int k)
+{
+    const int before = g->failed;
+    g->failed = 0;
+    gpu_op_sync(g, op, k);
+    const int failed = g->failed;
+    g->failed |= before;
+    return failed;
+}
+
 static void enqueue_pack(void *arg, int k)
 {
     gpu_enqueue(arg, G_PACK, k);
@@ -139,13 +150,12 @@ static void check_gpu_read(gpu_frames *g, const gpu_ref *h, int op, char *why)
     const size_t sb = g->v.storage_bytes;
     CU(cudaMemset(g->storage[0], 0xA5, sb));
     CU(cudaDeviceSynchronize());
-    const int failed = g->failed;
-    g->failed = 0;
-    gpu_op_sync(g, op, 0);
+    const int failed = check_call(g, op, 0);
     CU(cudaMemcpy(h->out, g->storage[0], sb, cudaMemcpyDeviceToHost));
-    if (g->failed || memcmp(h->out, h->expect, sb) != 0)
+    if (failed)
+        snprintf(why, 64, "the call failed");
+    else if (memcmp(h->out, h->expect, sb) != 0)
         snprintf(why, 64, "%s", op == G_FROM_HOST ? "unpack_from_host" : "read-back");
-    g->failed |= failed;
     CU(cudaMemcpy(g->storage[0], h->storage, sb, cudaMemcpyHostToDevice));
 }
 
@@ -185,16 +195,18 @@ static void gpu_check(gpu_frames *g, const gpu_ref *h, char cpu_why[2][64], char
     CU(cudaMemset(g->frame[0], 0, g->size));
     CU(cudaMemset(g->frame_nocs[0], 0, g->size_nocs));
     CU(cudaDeviceSynchronize());
-    gpu_op_sync(g, G_PACK, 0);
+    const int pack_failed = check_call(g, G_PACK, 0);
     CU(cudaMemcpy(h->out, g->packed[0], n, cudaMemcpyDeviceToHost));
-    if (memcmp(h->out, h->ref, n) != 0)
+    if (pack_failed || memcmp(h->out, h->ref, n) != 0)
         snprintf(why[G_PACK], 64, "pack");
     for (int nocs = 0; nocs < 2; nocs++) {
         const int op = nocs ? G_WRITE_NOCS : G_WRITE;
-        gpu_op_sync(g, op, 0);
+        const int failed = check_call(g, op, 0);
         CU(cudaMemcpy(h->out, nocs ? g->frame_nocs[0] : g->frame[0], nocs ? g->size_nocs : g->size,
                       cudaMemcpyDeviceToHost));
-        if (!why[op][0])
+        if (failed)
+            snprintf(why[op], 64, "the call failed");
+        else if (!why[op][0])
             check_gpu_frame(g, h, h->out, nocs, why[op]);
     }
 
@@ -202,13 +214,13 @@ static void gpu_check(gpu_frames *g, const gpu_ref *h, char cpu_why[2][64], char
     memset(g->page_packed, 0, n);
     memset(g->page_frame, 0, g->size);
     memset(g->page_frame_nocs, 0, g->size_nocs);
-    gpu_op_sync(g, G_TO_HOST, 0);
-    if (memcmp(g->page_packed, h->ref, n) != 0)
+    if (check_call(g, G_TO_HOST, 0) || memcmp(g->page_packed, h->ref, n) != 0)
         snprintf(why[G_TO_HOST], 64, "pack_to_host");
     for (int nocs = 0; nocs < 2; nocs++) {
         const int op = nocs ? G_WRITE_PAGE_NOCS : G_WRITE_PAGE;
-        gpu_op_sync(g, op, 0);
-        if (!why[op][0])
+        if (check_call(g, op, 0))
+            snprintf(why[op], 64, "the call failed");
+        else if (!why[op][0])
             check_gpu_frame(g, h, nocs ? g->page_frame_nocs : g->page_frame, nocs, why[op]);
     }
 
@@ -326,7 +338,7 @@ int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
             fsdb_result_base(r, rows[i].nocs == G_READ ? "frame_read" : "frame_write_nocs",
                              fsdb_frame_gbps(n, t[rows[i].nocs]));
         const char *bad_base = why[base][0] ? r->base[0].name : NULL;
-        fsdb_frame_set_check(r, g.failed && !why[op][0] ? "a call failed" : why[op], bad_base);
+        fsdb_frame_set_check(r, why[op], g.failed, bad_base);
     }
 
     int bad = g.failed;
