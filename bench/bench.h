@@ -45,9 +45,11 @@ typedef struct fsdb_result {
     fsdb_layout layout;
     char view[96];
     const char *op;      /* pack, unpack, pack_to_host, unpack_from_host, to_bytes,
-                          * from_bytes                                                  */
-    const char *host_mem; /* GPU round trip: "pinned" or "pageable"; else ""            */
-    const char *timing;  /* "wall" or "cuda-events"                                   */
+                          * from_bytes; the frames group: frame_write, frame_write_nocs,
+                          * frame_read_verify, frame_read (fsdb_is_frame_op)            */
+    const char *host_mem; /* GPU round trip: "pinned" or "pageable"; else "" (device
+                          * memory for GPU rows)                                        */
+    const char *timing;  /* "wall" (host clock) or "cuda-events"                       */
     int threads;         /* CPU threads the operation used (CPU rows)                  */
     size_t bytes;
     double median_s, gbps;
@@ -88,6 +90,19 @@ void fsdb_result_base(fsdb_result *row, const char *name, double gbps);
  * unpack_from_host, to_bytes and (contiguous layout only) from_bytes. 0: all checks passed. */
 int fsdb_run_cpu(const fsdb_cfg *cfg, fsd_context *ctx, fsdb_mtcopy *mt, const fsdb_model *m,
                  fsdb_layout l, const fsdb_dtype *dt, fsdb_results *rs);
+
+/* The frames group (bench_frames.c): one frame of one tensor per view. CPU rows through `ctx`:
+ * frame_write and frame_write_nocs (checksum on, off) against fsd_pack_to_host,
+ * frame_read_verify and frame_read against fsd_unpack_from_host. 0: all checks passed. */
+int fsdb_run_frames_cpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model *m, fsdb_layout l,
+                        const fsdb_dtype *dt, fsdb_results *rs);
+/* GPU rows of the frames group (bench_frames_gpu.c): the writes into device memory against
+ * fsd_pack, and through `ctx` the writes into and the reads from pageable host memory against
+ * fsd_pack_to_host / fsd_unpack_from_host. 0: all checks passed. */
+int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model *m, fsdb_layout l,
+                        const fsdb_dtype *dt, fsdb_results *rs);
+/* 1 when op is one of the frames group's operations. */
+int fsdb_is_frame_op(const char *op);
 
 /* GPU: fills meta's GPU fields and returns 1 when device `dev` is usable, else 0 with
  * meta->gpu_note saying why. */

@@ -46,6 +46,11 @@ void fsdb_result_base(fsdb_result *row, const char *name, double gbps)
     }
 }
 
+int fsdb_is_frame_op(const char *op)
+{
+    return strncmp(op, "frame_", 6) == 0;
+}
+
 int fsdb_check_status(fsd_status st, const char *what)
 {
     if (st == FSD_SUCCESS)
@@ -93,7 +98,8 @@ static const char *check_of(const fsdb_result *const *rows, int n)
     return "ok";
 }
 
-/* Distinct (model, dtype, layout) in the order measured, for one device. */
+/* Distinct (model, dtype, layout) in the order measured, for one device, of the frames group's
+ * rows (frames 1) or the views group's (frames 0). */
 typedef struct key {
     const fsdb_model *m;
     const char *dtype;
@@ -101,12 +107,12 @@ typedef struct key {
     const fsdb_result *first;
 } key;
 
-static int keys_of(const fsdb_results *rs, const char *device, key *keys, int cap)
+static int keys_of(const fsdb_results *rs, const char *device, int frames, key *keys, int cap)
 {
     int n = 0;
     for (int i = 0; i < rs->n; i++) {
         const fsdb_result *r = &rs->r[i];
-        if (strcmp(r->device, device) != 0)
+        if (strcmp(r->device, device) != 0 || fsdb_is_frame_op(r->op) != frames)
             continue;
         int seen = 0;
         for (int j = 0; j < n && !seen; j++)
@@ -120,7 +126,7 @@ static int keys_of(const fsdb_results *rs, const char *device, key *keys, int ca
 static void print_cpu(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg)
 {
     key keys[512];
-    const int nk = keys_of(rs, "cpu", keys, 512);
+    const int nk = keys_of(rs, "cpu", 0, keys, 512);
     if (nk == 0)
         return;
     fprintf(f, "CPU: %s, %d logical cores. Median of %d runs after a warm-up; GB/s = packed bytes / time.\n",
@@ -161,7 +167,7 @@ static void print_cpu(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, co
 static void print_gpu(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg)
 {
     key keys[512];
-    const int nk = keys_of(rs, "gpu", keys, 512);
+    const int nk = keys_of(rs, "gpu", 0, keys, 512);
     if (nk == 0)
         return;
     fprintf(f, "GPU: %s (sm_%d%d, %d SMs, %.0f GiB, L2 %.0f MiB), driver %d, runtime %d. Median of %d samples.\n",
@@ -232,11 +238,100 @@ static void print_gpu(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, co
     }
 }
 
+/* One line per view of four frame rows (writes, checksum on and off; reads, verifying and not)
+ * beside their plain baselines: "model layout MiB dtype | base GB/s | write x | write_nocs x |
+ * base GB/s | read_verify x | read x | check". */
+static void frame_lines(FILE *f, const fsdb_results *rs, const char *device, const char *host_mem)
+{
+    key keys[512];
+    const int nk = keys_of(rs, device, 1, keys, 512);
+    static const char *ops[4] = {"frame_write", "frame_write_nocs", "frame_read_verify", "frame_read"};
+    fprintf(f, "%-13s %-12s %5s %-6s %7s %13s %13s %7s %13s %13s  %s\n", "model", "layout", "MiB", "dtype",
+            "to_host", "write", "write_nocs", "from_h", "read_verify", "read", "check");
+    fprintf(f, "%-13s %-12s %5s %-6s %7s %13s %13s %7s %13s %13s\n", "", "", "", "", "GB/s", "GB/s       x",
+            "GB/s       x", "GB/s", "GB/s       x", "GB/s       x");
+    for (int i = 0; i < nk; i++) {
+        const key *k = &keys[i];
+        const fsdb_result *row[4];
+        for (int j = 0; j < 4; j++)
+            row[j] = fsdb_results_find(rs, device, k->m, k->dtype, k->l, ops[j], host_mem);
+        if (!row[0] && !row[1] && !row[2] && !row[3])
+            continue;
+        fprintf(f, "%-13s %-12s %5.1f %-6s", k->m->name, fsdb_layout_name(k->l), (double)k->first->bytes / (1 << 20),
+                k->dtype);
+        for (int j = 0; j < 4; j++) {
+            if (j == 0 || j == 2) {
+                const fsdb_result *any = row[j] ? row[j] : row[j + 1];
+                fprintf(f, " %7.2f", any && any->nbase ? any->base[0].gbps : 0.0);
+            }
+            cell(f, row[j]);
+        }
+        fprintf(f, "  %s\n", check_of(row, 4));
+    }
+    fprintf(f, "\n");
+}
+
+static void print_frames_cpu(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg)
+{
+    key keys[1];
+    if (keys_of(rs, "cpu", 1, keys, 1) == 0)
+        return;
+    fprintf(f, "Frames on the CPU: fsd_frame_write / fsd_frame_read of one tensor per view through the context's\n"
+               "%d threads, checksum (xxh3-1k) on and off (nocs), read verifying and not. Median of %d runs;\n"
+               "GB/s = packed bytes / time (the frame's header not counted). x = the plain fsd_pack_to_host\n"
+               "(to_host: writes) or fsd_unpack_from_host (from_h: reads) of the same view / the frame's time,\n"
+               "interleaved in this run.\n\n",
+            meta->threads, cfg->cpu_iters);
+    frame_lines(f, rs, "cpu", "");
+}
+
+static void print_frames_gpu(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg)
+{
+    key keys[512];
+    const int nk = keys_of(rs, "gpu", 1, keys, 512);
+    if (nk == 0)
+        return;
+    fprintf(f, "Frames of CUDA tensors into device memory (fsd_frame_write, no context; it blocks): host clock,\n"
+               "one call then the stream synchronised, median of %d. x = fsd_pack into device memory timed the\n"
+               "same way (pack); pack-ev = fsd_pack back to back between CUDA events (the kernel alone).\n"
+               "cs/nocs = frame_write against frame_write_nocs: the checksum's cost with the call's fixed costs\n"
+               "(the sums back, the header up, the synchronisations) on both sides.\n\n",
+            cfg->gpu_iters);
+    fprintf(f, "%-13s %-12s %5s %-6s %7s %7s %13s %13s %7s  %s\n", "model", "layout", "MiB", "dtype", "pack",
+            "pack-ev", "write", "write_nocs", "cs/nocs", "check");
+    fprintf(f, "%-13s %-12s %5s %-6s %7s %7s %13s %13s\n", "", "", "", "", "GB/s", "GB/s", "GB/s       x",
+            "GB/s       x");
+    for (int i = 0; i < nk; i++) {
+        const key *k = &keys[i];
+        const fsdb_result *row[2] = {fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_write", ""),
+                                     fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_write_nocs", "")};
+        const fsdb_result *any = row[0] ? row[0] : row[1];
+        if (any == NULL)
+            continue;
+        fprintf(f, "%-13s %-12s %5.1f %-6s %7.1f %7.1f", k->m->name, fsdb_layout_name(k->l),
+                (double)any->bytes / (1 << 20), k->dtype, base_named(any, "pack"), base_named(any, "pack-events"));
+        cell(f, row[0]);
+        cell(f, row[1]);
+        const double nocs = base_named(row[0], "frame_write_nocs");
+        fprintf(f, " %6.2fx  %s\n", row[0] && nocs > 0 ? row[0]->gbps / nocs : 0.0, check_of(row, 2));
+    }
+    fprintf(f, "\n");
+    fprintf(f, "Frames of CUDA tensors and pageable host memory, through an fsd_context (%d CPU threads): host\n"
+               "clock, one call then the stream synchronised, median of %d. x = the plain fsd_pack_to_host\n"
+               "(writes) or fsd_unpack_from_host (reads: a checksummed frame into the CUDA view) of the same\n"
+               "view and pageable memory, interleaved in this run.\n\n",
+            meta->threads, cfg->gpu_iters);
+    frame_lines(f, rs, "gpu", "pageable");
+}
+
 void fsdb_print_tables(FILE *f, const fsdb_results *rs, const fsdb_meta *meta, const fsdb_cfg *cfg)
 {
     print_cpu(f, rs, meta, cfg);
-    if (meta->gpu)
+    print_frames_cpu(f, rs, meta, cfg);
+    if (meta->gpu) {
         print_gpu(f, rs, meta, cfg);
+        print_frames_gpu(f, rs, meta, cfg);
+    }
     else
         fprintf(f, "GPU rows: not run. %s.\n", meta->gpu_note);
 }
@@ -300,7 +395,8 @@ int fsdb_write_json(const char *path, const fsdb_results *rs, const fsdb_paged_r
     for (int i = 0; i < rs->n; i++) {
         const fsdb_result *r = &rs->r[i];
         const fsdb_model *m = r->model;
-        fprintf(f, "%s\n    {\"device\": \"%s\", \"model\": ", i ? "," : "", r->device);
+        fprintf(f, "%s\n    {\"device\": \"%s\", \"group\": \"%s\", \"model\": ", i ? "," : "", r->device,
+                fsdb_is_frame_op(r->op) ? "frames" : "views");
         jstr(f, m->name);
         fprintf(f, ", \"model_title\": ");
         jstr(f, m->title);

@@ -34,7 +34,10 @@ static void usage(FILE *f)
         "                     is usable)\n"
         "  --threads N        CPU threads of the context (default 0: one per core)\n"
         "  --group LIST       views (the strided views above), paged (one chunk gathered from\n"
-        "                     every layer of a paged cache); default both\n"
+        "                     every layer of a paged cache), frames (one frame per view: fsd_frame_write\n"
+        "                     and fsd_frame_read, checksum on and off, next to the plain pack and unpack\n"
+        "                     of the same view in the same run; on a GPU into device memory too);\n"
+        "                     default all three\n"
         "  --block-size LIST  tokens per block of the paged cache (default 16 for every model,\n"
         "                     and 1,64,256 too for the first one)\n"
         "  --json FILE        also write the results as JSON (for bench/plot.py)\n"
@@ -98,6 +101,42 @@ static int run_paged(const fsdb_cfg *cfg, int pass, fsd_context *ctx, fsdb_mtcop
             if (cfg->verbose)
                 fprintf(stderr, "%.1f s%s\n", fsdb_now() - t0, b ? "  CHECK FAILED" : "");
             bad |= b;
+        }
+    }
+    return bad;
+}
+
+/* The views group (frames 0) or the frames group (frames 1) on the CPU (pass 0) or the GPU
+ * (pass 1): every model x dtype x layout selected. */
+static int run_views(const fsdb_cfg *cfg, int pass, int frames, fsd_context *ctx, fsdb_mtcopy *mt,
+                     const fsdb_model *const *models, int nm, const fsdb_dtype *dtypes, int nd,
+                     const fsdb_layout *layouts, int nl, fsdb_results *rs)
+{
+    int bad = 0, done = 0;
+    for (int mi = 0; mi < nm; mi++) {
+        for (int di = 0; di < nd; di++) {
+            for (int li = 0; li < nl; li++) {
+                const fsdb_model *m = models[mi];
+                const fsdb_dtype *dt = &dtypes[di];
+                const fsdb_layout l = layouts[li];
+                fsdb_view view;
+                fsdb_view_kv(m, l, dt->size, &view);
+                if (cfg->verbose)
+                    fprintf(stderr, "fastserde-bench: [%s%s %d/%d] %s %s %s (%.1f MiB) ... ",
+                            pass ? "gpu" : "cpu", frames ? " frames" : "", ++done, nm * nd * nl, m->name,
+                            dt->name, fsdb_layout_name(l), (double)view.packed_bytes / (1 << 20));
+                const double t0 = fsdb_now();
+                int b;
+                if (frames)
+                    b = pass == 0 ? fsdb_run_frames_cpu(cfg, ctx, m, l, dt, rs)
+                                  : fsdb_run_frames_gpu(cfg, ctx, m, l, dt, rs);
+                else
+                    b = pass == 0 ? fsdb_run_cpu(cfg, ctx, mt, m, l, dt, rs)
+                                  : fsdb_run_gpu(cfg, ctx, m, l, dt, rs);
+                bad |= b;
+                if (cfg->verbose)
+                    fprintf(stderr, "%.1f s%s\n", fsdb_now() - t0, b ? "  CHECK FAILED" : "");
+            }
         }
     }
     return bad;
@@ -262,18 +301,20 @@ int main(int argc, char **argv)
         for (int i = 0; i < FSDB_LAYOUT_COUNT; i++)
             layouts[nl++] = (fsdb_layout)i;
     }
-    int want_views = 1, want_paged = 1;
+    int want_views = 1, want_paged = 1, want_frames = 1;
     if (group_arg) {
         char *items[MAX_SEL];
         int n = split(group_arg, items);
-        want_views = want_paged = 0;
+        want_views = want_paged = want_frames = 0;
         for (int i = 0; i < n; i++) {
             if (strcmp(items[i], "views") == 0)
                 want_views = 1;
             else if (strcmp(items[i], "paged") == 0)
                 want_paged = 1;
+            else if (strcmp(items[i], "frames") == 0)
+                want_frames = 1;
             else {
-                fprintf(stderr, "fastserde-bench: unknown group '%s' (views, paged)\n", items[i]);
+                fprintf(stderr, "fastserde-bench: unknown group '%s' (views, paged, frames)\n", items[i]);
                 return 2;
             }
         }
@@ -347,39 +388,23 @@ int main(int argc, char **argv)
     fsdb_results rs = {0};
     fsdb_paged_results paged = {0};
     int bad = 0;
-    const int total = want_views ? nm * nd * nl : 0;
     double t_start = fsdb_now();
     for (int pass = 0; pass < 2; pass++) {
         if ((pass == 0 && !want_cpu) || (pass == 1 && !gpu))
             continue;
         if (want_paged)
             bad |= run_paged(&cfg, pass, ctx, mt, models, nm, block_sizes, nbs, &paged);
-        if (!want_views)
-            continue;
-        int done = 0;
-        for (int mi = 0; mi < nm; mi++) {
-            for (int di = 0; di < nd; di++) {
-                for (int li = 0; li < nl; li++) {
-                    fsdb_view view;
-                    fsdb_view_kv(models[mi], layouts[li], dtypes[di].size, &view);
-                    if (cfg.verbose)
-                        fprintf(stderr, "fastserde-bench: [%s %d/%d] %s %s %s (%.1f MiB) ... ",
-                                pass ? "gpu" : "cpu", ++done, total, models[mi]->name, dtypes[di].name,
-                                fsdb_layout_name(layouts[li]), (double)view.packed_bytes / (1 << 20));
-                    double t0 = fsdb_now();
-                    int b = pass == 0 ? fsdb_run_cpu(&cfg, ctx, mt, models[mi], layouts[li], &dtypes[di], &rs)
-                                      : fsdb_run_gpu(&cfg, ctx, models[mi], layouts[li], &dtypes[di], &rs);
-                    bad |= b;
-                    if (cfg.verbose)
-                        fprintf(stderr, "%.1f s%s\n", fsdb_now() - t0, b ? "  CHECK FAILED" : "");
-                }
-            }
-        }
+        /* views, then frames: gpu-check.sh's ncu profiles the first pack and unpack launches of
+         * a GPU run, the views group's checks */
+        if (want_views)
+            bad |= run_views(&cfg, pass, 0, ctx, mt, models, nm, dtypes, nd, layouts, nl, &rs);
+        if (want_frames)
+            bad |= run_views(&cfg, pass, 1, ctx, mt, models, nm, dtypes, nd, layouts, nl, &rs);
     }
     if (cfg.verbose)
         fprintf(stderr, "fastserde-bench: done in %.1f s\n", fsdb_now() - t_start);
 
-    if (want_views)
+    if (want_views || want_frames)
         fsdb_print_tables(stdout, &rs, &meta, &cfg);
     fsdb_print_paged(stdout, &paged, gpu, meta.gpu_note);
     if (bad)

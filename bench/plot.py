@@ -8,7 +8,8 @@ Reads either format:
     are fastserde's throughput per layout and operation, and the black bar over each one is its
     roof, the baseline measured in the same run on the same bytes (memcpy on the CPU; the faster
     of the 16-byte copy kernel and cudaMemcpyAsync D2D for GPU pack/unpack; pinned cudaMemcpyAsync
-    for the round trip). GPU charts also mark the naive kernel and CUB's batched memcpy.
+    for the round trip). GPU charts also mark the naive kernel and CUB's batched memcpy. The
+    frames group's rows get their own charts (roof: the plain pack or unpack of the same view).
   * Google Benchmark --benchmark_format=json of fastserde-gbench-cpu/-gpu: throughput against
     packed size, a line per layout and the baseline dashed in black, a panel per operation.
 
@@ -45,6 +46,21 @@ GPU_ROUNDTRIP_OPS = [
     ("to_bytes", "pageable", "to_bytes"),
     ("unpack_from_host", "pinned", "unpack_from_host, pinned"),
     ("unpack_from_host", "pageable", "unpack_from_host, pageable"),
+]
+# the frames group: the roof of each bar is the plain pack (writes) or unpack (reads), same run
+FRAME_CPU_OPS = [
+    ("frame_write", "", "frame_write"),
+    ("frame_write_nocs", "", "frame_write, no checksum"),
+    ("frame_read_verify", "", "frame_read, verifying"),
+    ("frame_read", "", "frame_read, not verifying"),
+]
+FRAME_GPU_OPS = [
+    ("frame_write", "", "frame_write, device memory"),
+    ("frame_write_nocs", "", "frame_write, device, no checksum"),
+    ("frame_write", "pageable", "frame_write, pageable"),
+    ("frame_write_nocs", "pageable", "frame_write, pageable, no checksum"),
+    ("frame_read_verify", "pageable", "frame_read, pageable, verifying"),
+    ("frame_read", "pageable", "frame_read, pageable, not verifying"),
 ]
 
 
@@ -132,6 +148,10 @@ def plot_bench(data, stem, outdir):
                 p = bar_chart(trows, machine, device, dtype, CPU_OPS, title,
                               os.path.join(outdir, f"{stem}-cpu-{dtype}.png"))
                 out.append(p)
+                title = (f"fastserde frames on the CPU ({machine.get('cores', '?')} cores, context: {threads} threads)\n"
+                         f"black bar = plain pack_to_host / unpack_from_host, same bytes, same run")
+                out.append(bar_chart(trows, machine, device, dtype, FRAME_CPU_OPS, title,
+                                     os.path.join(outdir, f"{stem}-cpu-frames-{dtype}.png")))
             else:
                 gpu = machine.get("gpu") or {}
                 name = gpu.get("name", "GPU")
@@ -144,6 +164,10 @@ def plot_bench(data, stem, outdir):
                          f"black bar = cudaMemcpyAsync of the same bytes to/from pinned memory, same run")
                 out.append(bar_chart(trows, machine, device, dtype, GPU_ROUNDTRIP_OPS, title,
                                      os.path.join(outdir, f"{stem}-gpu-roundtrip-{dtype}.png")))
+                title = (f"fastserde frames of CUDA tensors, {name}\n"
+                         f"black bar = plain pack (device) / pack_to_host / unpack_from_host, same run")
+                out.append(bar_chart(trows, machine, device, dtype, FRAME_GPU_OPS, title,
+                                     os.path.join(outdir, f"{stem}-gpu-frames-{dtype}.png")))
     return [p for p in out if p]
 
 

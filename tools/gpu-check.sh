@@ -6,7 +6,8 @@
 #       builds for that GPU into build-gpu/ (FSD_CUDA_ARCH, default 90: sm_90 for H100/H200),
 #       runs ctest with the GPU tests active (a GPU test reported "skipped" fails the check),
 #       compute-sanitizer memcheck and racecheck on the GPU test binaries when the tool exists,
-#       fastserde-bench --json and the GPU Google Benchmark suite, and writes
+#       fastserde-bench --json (its default groups: views, paged and frames, whose GPU rows time
+#       the checksum pack kernel) and the GPU Google Benchmark suite, and writes
 #       bench/results/<gpu>-<date>.json (fastserde-bench), -gbench.json (Google Benchmark) and
 #       .md (the tables, with GPU, driver, CUDA version and clocks). Then the access model's
 #       predictions (fastserde-bench --model: -model.json) and, when Nsight Compute (ncu) is
