@@ -11,6 +11,10 @@
  *     host clock ("wall"). Further bases: "pack-events" (fsd_pack back to back between CUDA
  *     events: the kernel alone, as the views group's GPU pack row) and, for frame_write,
  *     "frame_write_nocs" (the checksum's cost with the same fixed costs on both sides).
+ *   - The checksum pack kernel alone (fsd_gpu_pack_checksum, internal), back to back between
+ *     CUDA events into device memory, against pack-events: "frame_kernel", the real-GPU figure
+ *     of what the access model predicts for the rows pack+cs (fastserde-bench --model).
+ *     Checked first: its bytes, and its S against the CPU's (fsd_frame_sum).
  *   - Through the context, pageable host memory (host_mem "pageable"): frame_write and
  *     frame_write_nocs against fsd_pack_to_host into the same pageable memory;
  *     frame_read_verify and frame_read (a checksummed frame in pageable memory into the CUDA
@@ -28,6 +32,8 @@
 
 #include "bench_cuda.h"
 #include "bench_frames.h"
+#include "frame.h"        /* fsd_frame_sum: internal, as fastserde-bench links fastserde_internal */
+#include "gpu_dispatch.h" /* fsd_gpu_pack_checksum */
 
 #define GPU_SETS 16
 
@@ -40,6 +46,7 @@ typedef struct gpu_frames {
     fsd_frame *read_frame; /* page_read (a checksummed frame), opened: what the reads read */
     fsd_frame_options cs, nocs;
     size_t size, size_nocs;
+    uint64_t *sum;         /* device memory: S of frame_kernel's launches */
     cudaStream_t s;
     fsd_context *ctx;
     int failed;
@@ -123,6 +130,18 @@ static void enqueue_pack(void *arg, int k)
     gpu_enqueue(arg, G_PACK, k);
 }
 
+/* The checksum pack kernel of set k into its packed buffer, S added to g->sum. */
+static void enqueue_pack_checksum(void *arg, int k)
+{
+    gpu_frames *g = arg;
+    fsd_layout lay;
+    fsd_status st = fsd_layout_for_pack(&g->t[k], g->packed[k], g->v.packed_bytes, &lay);
+    if (st == FSD_SUCCESS)
+        st = fsd_gpu_pack_checksum(&lay, g->packed[k], g->sum, g->s);
+    g->failed |= fsdb_check_status(st, "fsd_gpu_pack_checksum");
+}
+
+
 typedef struct gpu_ref {
     unsigned char *storage;     /* the pattern uploaded to every set                         */
     unsigned char *ref;         /* naive pack of storage                                     */
@@ -130,6 +149,29 @@ typedef struct gpu_ref {
     unsigned char *frame[2];    /* the CPU's frames of the same view: [0] checksum, [1] none */
     unsigned char *out, *scratch; /* max(storage, frame) bytes each                          */
 } gpu_ref;
+
+/* frame_kernel once on set 0 from S = 0: the packed bytes and S as the CPU's. */
+static void check_kernel(gpu_frames *g, const gpu_ref *h, char *why)
+{
+    const size_t n = g->v.packed_bytes;
+    const int before = g->failed;
+    g->failed = 0;
+    CU(cudaMemset(g->packed[0], 0, n));
+    CU(cudaMemset(g->sum, 0, sizeof *g->sum));
+    CU(cudaDeviceSynchronize());
+    enqueue_pack_checksum(g, 0);
+    CU(cudaStreamSynchronize(g->s));
+    uint64_t got = 0;
+    CU(cudaMemcpy(h->out, g->packed[0], n, cudaMemcpyDeviceToHost));
+    CU(cudaMemcpy(&got, g->sum, sizeof got, cudaMemcpyDeviceToHost));
+    if (g->failed)
+        snprintf(why, 64, "the call failed");
+    else if (memcmp(h->out, h->ref, n) != 0)
+        snprintf(why, 64, "packed bytes differ");
+    else if (got != fsd_frame_sum(NULL, (const char *)h->ref, n))
+        snprintf(why, 64, "S differs from the CPU's");
+    g->failed |= before;
+}
 
 /* Checks a frame the GPU path wrote (now in host memory at got): equal to the CPU's frame of
  * the same view, and as fsdb_frame_check. */
@@ -301,13 +343,18 @@ int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
     if (fsdb_check_status(fsd_frame_open(g.page_read, g.size, &g.read_frame), "fsd_frame_open"))
         g.failed = 1;
     gpu_check(&g, &h, cpu_why, why);
+    char kernel_why[64] = "";
+    CU(cudaMalloc((void **)&g.sum, sizeof *g.sum));
+    check_kernel(&g, &h, kernel_why);
 
     /* Timing: fsd_pack with CUDA events (the kernel alone), then every call with the host
      * clock, interleaved. */
     const int it = cfg->gpu_iters;
-    double t[G_COUNT] = {0}, t_pack_events = 0;
+    double t[G_COUNT] = {0}, t_pack_events = 0, t_kernel = 0;
     if (!g.failed) {
         t_pack_events = fsdb_time_events(g.s, enqueue_pack, &g, g.sets, it);
+        if (!kernel_why[0])
+            t_kernel = fsdb_time_events(g.s, enqueue_pack_checksum, &g, g.sets, it);
         static const int ops[G_COUNT] = {G_PACK,       G_WRITE,           G_WRITE_NOCS,
                                          G_TO_HOST,    G_WRITE_PAGE,      G_WRITE_PAGE_NOCS,
                                          G_FROM_HOST,  G_READ_VERIFY,     G_READ};
@@ -341,7 +388,12 @@ int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
         fsdb_frame_set_check(r, why[op], g.failed, bad_base);
     }
 
-    int bad = g.failed;
+    /* The kernel alone: S accumulates over the timed launches (nothing reads it). */
+    fsdb_result *kr = fsdb_frame_row(rs, "gpu", m, l, dt, &g.v, "frame_kernel", "", "cuda-events", 0, t_kernel);
+    fsdb_result_base(kr, "pack-events", fsdb_frame_gbps(n, t_pack_events));
+    fsdb_frame_set_check(kr, kernel_why, g.failed, NULL);
+
+    int bad = g.failed || kernel_why[0] != 0;
     for (int op = 0; op < G_COUNT; op++)
         bad |= why[op][0] != 0;
     fsd_frame_close(g.read_frame);
@@ -351,6 +403,7 @@ int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
         CU(cudaFree(g.frame[k]));
         CU(cudaFree(g.frame_nocs[k]));
     }
+    CU(cudaFree(g.sum));
     CU(cudaStreamDestroy(g.s));
     free(g.page_packed);
     free(g.page_frame);

@@ -295,16 +295,19 @@ static void print_frames_gpu(FILE *f, const fsdb_results *rs, const fsdb_meta *m
                "one call then the stream synchronised, median of %d. x = fsd_pack into device memory timed the\n"
                "same way (pack); pack-ev = fsd_pack back to back between CUDA events (the kernel alone).\n"
                "cs/nocs = frame_write against frame_write_nocs: the checksum's cost with the call's fixed costs\n"
-               "(the sums back, the header up, the synchronisations) on both sides.\n\n",
+               "(the sums back, the header up, the synchronisations) on both sides. kernel = the checksum pack\n"
+               "kernel alone, back to back between CUDA events, x = against pack-ev (the access model's\n"
+               "prediction for it: fastserde-bench --model, rows pack+cs).\n\n",
             cfg->gpu_iters);
-    fprintf(f, "%-13s %-12s %5s %-6s %7s %7s %13s %13s %7s  %s\n", "model", "layout", "MiB", "dtype", "pack",
-            "pack-ev", "write", "write_nocs", "cs/nocs", "check");
-    fprintf(f, "%-13s %-12s %5s %-6s %7s %7s %13s %13s\n", "", "", "", "", "GB/s", "GB/s", "GB/s       x",
-            "GB/s       x");
+    fprintf(f, "%-13s %-12s %5s %-6s %7s %7s %13s %13s %7s %13s  %s\n", "model", "layout", "MiB", "dtype",
+            "pack", "pack-ev", "write", "write_nocs", "cs/nocs", "kernel", "check");
+    fprintf(f, "%-13s %-12s %5s %-6s %7s %7s %13s %13s %7s %13s\n", "", "", "", "", "GB/s", "GB/s",
+            "GB/s       x", "GB/s       x", "", "GB/s       x");
     for (int i = 0; i < nk; i++) {
         const key *k = &keys[i];
-        const fsdb_result *row[2] = {fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_write", ""),
-                                     fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_write_nocs", "")};
+        const fsdb_result *row[3] = {fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_write", ""),
+                                     fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_write_nocs", ""),
+                                     fsdb_results_find(rs, "gpu", k->m, k->dtype, k->l, "frame_kernel", "")};
         const fsdb_result *any = row[0] ? row[0] : row[1];
         if (any == NULL)
             continue;
@@ -313,7 +316,9 @@ static void print_frames_gpu(FILE *f, const fsdb_results *rs, const fsdb_meta *m
         cell(f, row[0]);
         cell(f, row[1]);
         const double nocs = base_named(row[0], "frame_write_nocs");
-        fprintf(f, " %6.2fx  %s\n", row[0] && nocs > 0 ? row[0]->gbps / nocs : 0.0, check_of(row, 2));
+        fprintf(f, " %6.2fx", row[0] && nocs > 0 ? row[0]->gbps / nocs : 0.0);
+        cell(f, row[2]);
+        fprintf(f, "  %s\n", check_of(row, 3));
     }
     fprintf(f, "\n");
     fprintf(f, "Frames of CUDA tensors and pageable host memory, through an fsd_context (%d CPU threads): host\n"
