@@ -131,7 +131,11 @@ void fsd_cpu_memcpy_parallel_ex(fsd_pool *pool, void *dst, const void *src, size
     if (n == 0)
         return;
     memcpy_job j = {dst, src, 0, n, fsd_cpu_streams(NULL, n)};
-    int t = threads_for(n, min_bytes_per_thread, fsd_pool_threads(pool));
-    int shares = shares_for(n, 64, t, &j.per_share);
+    /* shares as the CPU path cuts them (up to 8 per thread): a worker that wakes late takes
+     * what is left. One share per thread had made the ring's 4 MiB chunk copies slower than
+     * the same copies hashing on the way (fastserde-frame-bench --group ring, 4 runs of each
+     * build alternating, 2 threads: into the chunks 15.8-19.3 GB/s before, 17.3-25.4 after;
+     * out of them 16.9-18.9 before, 17.1-19.1 after) */
+    int shares = fsd_cpu_shares(pool, n, 64, min_bytes_per_thread, &j.per_share);
     fsd_pool_run(pool, run_memcpy, &j, shares);
 }
