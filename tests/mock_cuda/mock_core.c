@@ -388,6 +388,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
         case cudaDevAttrCanMapHostMemory: *value = 1; break;
         case cudaDevAttrMemoryPoolsSupported: *value = 1; break;
         case cudaDevAttrPageableMemoryAccess: *value = 0; break;
+        case cudaDevAttrL2CacheSize: *value = 50 << 20; break; /* an H100's or H200's */
         default: e = cudaErrorInvalidValue; break;
         }
     }

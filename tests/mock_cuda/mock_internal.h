@@ -253,6 +253,7 @@ cudaError_t mk_launch_gather(const fsd_gather_plan *plan, cudaStream_t stream,
 mk_stream *mk_stream_by_id(uint64_t id);
 void mk_time_enqueue(mk_op *op);
 double mk_time_start(const mk_stream *s, const mk_op *op); /* when op would start now */
+double mk_time_of(mk_dep d); /* when the op d names ended (simulated ns; 0: not known) */
 void mk_time_execute(mk_stream *s, mk_op *op);            /* before it runs */
 void mk_time_waited(mk_dep d);                            /* the host waited for d */
 void mk_time_waited_all(void);                            /* ... for everything */

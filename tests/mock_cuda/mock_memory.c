@@ -145,6 +145,23 @@ int mk_memory_fits(size_t n)
     return n <= mk.memory_limit && live <= mk.memory_limit - n;
 }
 
+/* Free and total device memory: the memory limit (mockcuda_set_memory_limit), or 80 GiB when
+ * there is none, less the live device and pinned bytes. */
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
+{
+    if (free_bytes == NULL || total_bytes == NULL)
+        return cudaErrorInvalidValue;
+    mk_lock();
+    size_t total = mk.memory_limit ? mk.memory_limit : (size_t)80 << 30, live = 0;
+    for (int i = 0; i < mk.nallocs; i++)
+        if (mk.allocs[i].kind != MK_MEM_REGISTERED)
+            live += mk.allocs[i].size;
+    *total_bytes = total;
+    *free_bytes = live < total ? total - live : 0;
+    mk_unlock();
+    return cudaSuccess;
+}
+
 /* Red zones of a live allocation; the block must be readable. */
 static void check_red(const mk_alloc *a, const char *what)
 {

@@ -604,6 +604,28 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event)
     return mk_leave(e);
 }
 
+/* The time between two completed records: simulated time (mockcuda_set_timing), else 0. */
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    mk_lock();
+    cudaError_t e = cudaSuccess;
+    mk_event *a = event_get(start, &e), *b = a != NULL ? event_get(end, &e) : NULL;
+    if (b != NULL && ms == NULL)
+        e = cudaErrorInvalidValue;
+    else if (b != NULL && ((a->flags | b->flags) & cudaEventDisableTiming))
+        e = cudaErrorInvalidResourceHandle;
+    else if (b != NULL && (!a->recorded || !b->recorded))
+        e = cudaErrorInvalidResourceHandle;
+    else if (b != NULL && (!mk_dep_done(a->last) || !mk_dep_done(b->last)))
+        e = cudaErrorNotReady;
+    if (e == cudaSuccess)
+        *ms = mk.timing ? (float)((mk_time_of(b->last) - mk_time_of(a->last)) * 1e-6) : 0.0f;
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        return mk_leave(e);
+    mk_unlock();
+    return e;
+}
+
 cudaError_t cudaEventQuery(cudaEvent_t event)
 {
     mk_lock();
@@ -733,6 +755,13 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t n, cudaStream_t stream)
         mk_enqueue(s, op, NULL, 0);
     }
     return mk_leave(e);
+}
+
+/* cudaMemsetAsync on the legacy stream, then waited for. */
+cudaError_t cudaMemset(void *dst, int value, size_t n)
+{
+    cudaError_t e = cudaMemsetAsync(dst, value, n, NULL);
+    return e == cudaSuccess ? cudaStreamSynchronize(NULL) : e;
 }
 
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind)

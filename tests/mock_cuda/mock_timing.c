@@ -111,6 +111,11 @@ static double dep_end(mk_dep d)
     return s->t_hist[d.seq % 256];
 }
 
+double mk_time_of(mk_dep d)
+{
+    return dep_end(d);
+}
+
 double mk_time_start(const mk_stream *s, const mk_op *op)
 {
     double t = op->t_enq > s->t_last ? op->t_enq : s->t_last;

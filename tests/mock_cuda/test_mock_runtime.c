@@ -99,6 +99,51 @@ static void test_memset(void **state)
     OK(cudaFreeHost(b));
 }
 
+/* cudaEventElapsedTime: the simulated time between two records (0 without timing); a record
+ * not yet reached is cudaErrorNotReady; cudaMemGetInfo counts the live device memory. */
+static void test_event_elapsed(void **state)
+{
+    (void)state;
+    mockcuda_set_eager(0);
+    mockcuda_timing t;
+    memset(&t, 0, sizeof t);
+    t.ns[MOCKCUDA_SPAN_H2D] = 1000;
+    t.ns_per_byte[MOCKCUDA_SPAN_H2D] = 0.5; /* 2 GB/s */
+    mockcuda_set_timing(&t);
+    unsigned char *a = pinned(4096, 1);
+    void *d = NULL;
+    size_t free0 = 0, total = 0, free1 = 0;
+    OK(cudaMemGetInfo(&free0, &total));
+    OK(cudaMalloc(&d, 4096));
+    OK(cudaMemGetInfo(&free1, &total));
+    assert_true(free1 + 4096 <= free0 && free0 <= total);
+    cudaStream_t s;
+    cudaEvent_t e0, e1;
+    OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    OK(cudaEventCreate(&e0));
+    OK(cudaEventCreate(&e1));
+    OK(cudaEventRecord(e0, s));
+    OK(cudaMemcpyAsync(d, a, 4096, cudaMemcpyHostToDevice, s));
+    OK(cudaEventRecord(e1, s));
+    float ms = -1;
+    assert_int_equal(cudaEventElapsedTime(&ms, e0, e1), cudaErrorNotReady);
+    OK(cudaEventSynchronize(e1));
+    OK(cudaEventElapsedTime(&ms, e0, e1));
+    assert_true(ms > 0.00304f && ms < 0.00306f); /* 1000 ns + 4096 x 0.5 ns = 3048 ns */
+    mockcuda_set_timing(NULL);
+    OK(cudaEventRecord(e0, s));
+    OK(cudaEventRecord(e1, s));
+    OK(cudaEventSynchronize(e1));
+    OK(cudaEventElapsedTime(&ms, e0, e1));
+    assert_true(ms == 0.0f);
+    OK(cudaEventDestroy(e0));
+    OK(cudaEventDestroy(e1));
+    OK(cudaStreamDestroy(s));
+    OK(cudaFree(d));
+    OK(cudaFreeHost(a));
+    assert_int_equal(violations(), 0);
+}
+
 /* a -> d on stream A, then d -> b on stream B with or without an event between: the value b
  * gets over many scheduler seeds. */
 static void race(int with_wait, int *saw_new, int *saw_old)
@@ -359,6 +404,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copies_are_deferred),
+        cmocka_unit_test(test_event_elapsed),
         cmocka_unit_test(test_pageable_rules),
         cmocka_unit_test(test_missing_wait_shows),
         cmocka_unit_test(test_event_semantics),
