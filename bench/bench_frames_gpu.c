@@ -318,10 +318,7 @@ int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
     h.frame[1] = fsdb_frame_xmalloc(g.size_nocs);
     h.out = fsdb_frame_xmalloc(big);
     h.scratch = fsdb_frame_xmalloc(big);
-    fsdb_fill_pattern(h.storage, sb, 43u);
-    fsdb_view_naive_copy(&g.v, h.storage, h.ref, 0);
-    memset(h.expect, 0xA5, sb);
-    fsdb_view_naive_copy(&g.v, h.expect, h.ref, 1);
+    fsdb_view_references(&g.v, 43u, h.storage, h.ref, h.expect);
 
     for (int k = 0; k < g.sets; k++) {
         CU(cudaMalloc((void **)&g.storage[k], sb));

@@ -355,10 +355,7 @@ int fsdb_run_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model *m, fsd
         fprintf(stderr, "fastserde-bench: out of host memory\n");
         exit(1);
     }
-    fsdb_fill_pattern(h.storage, sb, 29u);
-    fsdb_view_naive_copy(&g.v, h.storage, h.ref, 0);
-    memset(h.expect, 0xA5, sb);
-    fsdb_view_naive_copy(&g.v, h.expect, h.ref, 1);
+    fsdb_view_references(&g.v, 29u, h.storage, h.ref, h.expect);
 
     for (int k = 0; k < g.sets; k++) {
         CU(cudaMalloc((void **)&g.storage[k], sb));

@@ -1,5 +1,6 @@
 /* bench_views.c — models, layouts and the views built from them (see bench_views.h). */
 #include "bench_views.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -220,4 +221,13 @@ DLTensor fsdb_view_tensor(const fsdb_view *v, void *storage, DLDevice dev, DLDat
     t.strides = (int64_t *)v->strides;
     t.byte_offset = v->byte_offset;
     return t;
+}
+
+void fsdb_view_references(const fsdb_view *v, uint32_t seed, unsigned char *storage,
+                          unsigned char *ref, unsigned char *expect)
+{
+    fsdb_fill_pattern(storage, v->storage_bytes, seed);
+    fsdb_view_naive_copy(v, storage, ref, 0);
+    memset(expect, 0xA5, v->storage_bytes);
+    fsdb_view_naive_copy(v, expect, ref, 1);
 }

@@ -88,6 +88,12 @@ void fsdb_view_runs(const fsdb_view *v, fsdb_runs *r);
 void fsdb_view_naive_copy(const fsdb_view *v, unsigned char *storage, unsigned char *packed,
                           int unpack);
 
+/* The references a runner checks against: storage filled with the pattern of `seed`, ref its
+ * naive pack, expect a storage of 0xA5 bytes after the naive unpack of ref (what an unpack into
+ * a storage of 0xA5 must leave). */
+void fsdb_view_references(const fsdb_view *v, uint32_t seed, unsigned char *storage,
+                          unsigned char *ref, unsigned char *expect);
+
 /* The view as a DLTensor over `storage` (shape and strides point into *v). */
 DLTensor fsdb_view_tensor(const fsdb_view *v, void *storage, DLDevice dev, DLDataType dtype);
 
