@@ -10,7 +10,10 @@
  *  - runs that are whole leaves (a token slice's rows): the fused copy, run by run;
  *  - runs that are whole 64-byte stripes (a head subset's 256-byte rows, a permute's): each
  *    leaf's 16 stripes are found by walking the runs, and move in the fused gather or scatter,
- *    with the source's stripes FSD_FRAME_STRIPE_PREFETCH bytes ahead prefetched as it goes;
+ *    with the source's stripes FSD_FRAME_STRIPE_PREFETCH bytes ahead prefetched as it goes
+ *    (a scatter into stripes off a line streams the lines across them: the shifted scatter,
+ *    the runs' partial first and last lines prefetched); with streaming stores, a gather
+ *    only into a packed side on a line (see stripes_land_on_lines);
  *  - anything else, pack of large tensors (the CPU path streams from FSD_CPU_STREAM_MIN_BYTES):
  *    the piece is packed into a scratch buffer in L1 by the CPU engine with ordinary stores,
  *    then streamed out to dst by the fused copy, so dst gets streaming stores as by fsd_pack;
@@ -129,18 +132,20 @@ static int runs_of_stripes(const fsd_plan *p)
            p->run_bytes % 64 == 0 && fsd_cpu_transpose_dim(p) < 0 && fsd_frame_have_avx2();
 }
 
-/* With streaming stores (large tensors), the stripes path only where every stripe lands on a
- * whole 64-byte line of the destination: the packed side (pack) or the strided side (unpack).
- * Elsewhere fsd_frame_stripes stores with ordinary stores, which read each line of the cold
- * destination first, and the other paths (the scratch buffer, the hashed piece; the CPU
- * engine streams misaligned runs) are faster: fastserde-bench's head subset, buffers from
- * malloc (16 bytes past a line), read with verification at 0.49-0.56 x fsd_unpack_from_host
- * through the stripes, write 0.71-0.83 x. */
+/* With streaming stores (large tensors), the stripes path only where its stores can stream:
+ * a pack's packed side on a line (else fsd_frame_stripes stores ordinarily, reading each line
+ * of the cold destination first, and the scratch path, whose fused copy streams shifted, is
+ * faster); an unpack's strided side with strides of whole lines, so that every stripe sits as
+ * far past a line (the base anywhere: the shifted scatter of frame_leaf_avx2.c streams the
+ * lines across stripes). fastserde-bench's head subset (256-byte runs), buffers from malloc
+ * (16 bytes past a line), 2 threads: write with checksum 0.71-0.83 x fsd_pack_to_host through
+ * the stripes, 0.83-0.97 x by the scratch path; read with verification 0.49-0.56 x through
+ * ordinary stores, 0.75-0.91 x through the shifted scatter (the permute's 1.12-1.39 x). */
 static int stripes_land_on_lines(const fsd_plan *p, const char *packed)
 {
     if (p->dir == FSD_DIR_PACK)
         return ((uintptr_t)packed & 63) == 0;
-    uintptr_t bits = (uintptr_t)p->strided;
+    uintptr_t bits = 0;
     for (int d = 0; d < p->ndim; d++)
         bits |= (uintptr_t)p->stride[d];
     return (bits & 63) == 0;
@@ -211,7 +216,10 @@ static uint64_t move_stripes(const fsd_plan *p, stripe_walk *w, stripe_walk *ahe
 {
     char *stripes[FSD_FRAME_PIECE / 64], *pf[FSD_FRAME_PIECE / 64];
     const uint64_t ns = (e - b) / 64;
-    const int prefetch = FSD_FRAME_STRIPE_PREFETCH > 0 && p->dir == FSD_DIR_PACK;
+    /* pack: the strided sources ahead; unpack into stripes off a line (the shifted scatter of
+     * frame_leaf_avx2.c): the runs' first and last lines ahead, which take ordinary stores */
+    const int prefetch = FSD_FRAME_STRIPE_PREFETCH > 0 &&
+                         (p->dir == FSD_DIR_PACK || (stream && ((uintptr_t)p->strided & 63) != 0));
     walk_stripes(w, p, stripes, ns);
     if (prefetch)
         walk_stripes(ahead, p, pf, ns);

@@ -34,9 +34,14 @@ uint64_t fsd_frame_copy_leaves_avx2(char *dst, const char *src, uint64_t n, uint
  * (stripes[16 j + s]: stripe s of leaf j) and back to back at `packed`: pack 1 copies the
  * stripes to packed, pack 0 packed to the stripes; returns the sum of the leaves' terms (first
  * the index of leaf 0). stream 1: streaming stores where the destination side of a leaf is
- * 64-byte aligned throughout (ordinary stores for the other leaves; the caller fences).
+ * 64-byte aligned throughout (ordinary stores for the other leaves, but see below; the caller
+ * fences).
  * prefetch: NULL, or as many addresses as stripes, whose lines are prefetched into L1 as the
- * stripe of the same index is moved (the AVX2 loop; the portable form ignores them).
+ * stripe of the same index is moved (the AVX2 loop; the portable form ignores them). A scatter
+ * (pack 0) with stream 1 whose 16 stripes all sit the same m > 0 bytes past a line streams
+ * the lines across consecutive stripes of a run and stores the runs' partial first and last
+ * lines ordinarily (the AVX2 loop; there only the partial lines of the stripes prefetch names
+ * are prefetched).
  */
 uint64_t fsd_frame_stripes(char *packed, char *const *stripes, char *const *prefetch,
                            uint64_t nleaves, uint64_t first, int pack, int stream);

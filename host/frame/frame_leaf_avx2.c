@@ -209,6 +209,60 @@ FSD_AVX2_INLINE uint64_t stripes_leaf(int mode, char *q, char *const *sp, char *
     return leaf_merge(&acc);
 }
 
+/*
+ * A scatter whose destination stripes all sit m bytes past a line (0 < m < 64: a strided
+ * buffer off a cache line, strides in whole lines): the hash as SCATTER_PLAIN's, and the
+ * stores on the destination's lines. Stripe s covers the last 64 - m bytes of one line and the
+ * first m of the next; where stripe s + 1 follows it in the destination (the same run), that
+ * next line is stripe s's last m bytes and stripe s + 1's first 64 - m: packed bytes
+ * 64 s + 64 - m .. 64 s + 128 - m, one unaligned load from the leaf just loaded (L1), one
+ * streaming store. A run's first and last partial lines take ordinary stores.
+ */
+/* Stripe st's stores of stripes_leaf_shift. */
+FSD_AVX2_INLINE void shift_store(const char *q, char *const *sp, unsigned st, uint64_t m)
+{
+    const char *src = q + 64u * st;
+    char *d = sp[st];
+    if (st == 0 || sp[st - 1] + 64 != d) /* a run's first line: its last 64 - m bytes */
+        memcpy(d, src, 64 - m);
+    if (st < 15 && sp[st + 1] == d + 64) { /* the line across stripes st and st + 1 */
+        const char *x = src + 64 - m;
+        char *line = d + 64 - m;
+        _mm256_stream_si256((__m256i *)(void *)line,
+                            _mm256_loadu_si256((const __m256i *)(const void *)x));
+        _mm256_stream_si256((__m256i *)(void *)(line + 32),
+                            _mm256_loadu_si256((const __m256i *)(const void *)(x + 32)));
+    } else { /* a run's last line, or the leaf's: its first m bytes */
+        memcpy(d + 64 - m, src + 64 - m, m);
+    }
+}
+
+FSD_AVX2_INLINE uint64_t stripes_leaf_shift(char *q, char *const *sp, char *const *pf, uint64_t m)
+{
+    const __m256i z = _mm256_setzero_si256();
+    leaf_acc acc = {z, z, z, z};
+#pragma GCC unroll 8
+    for (unsigned st = 0; st < 16; st += 2) {
+        if (pf != NULL) { /* only the lines that take ordinary stores: a run's first and last */
+            for (unsigned i = st; i < st + 2; i++) {
+                if (i == 0 || pf[i - 1] + 64 != pf[i])
+                    _mm_prefetch(pf[i], _MM_HINT_T0);
+                if (i == 15 || pf[i + 1] != pf[i] + 64)
+                    _mm_prefetch(pf[i] + 63, _MM_HINT_T0);
+            }
+        }
+        const char *s0 = q + 64u * st;
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)s0);
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(s0 + 32));
+        __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)(s0 + 64));
+        __m256i v3 = _mm256_loadu_si256((const __m256i *)(const void *)(s0 + 96));
+        add_stripes(&acc, st, v0, v1, v2, v3);
+        shift_store(q, sp, st, m);
+        shift_store(q, sp, st + 1, m);
+    }
+    return leaf_merge(&acc);
+}
+
 FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes,
                                          char *const *prefetch, uint64_t nleaves, uint64_t first,
                                          int pack, int stream)
@@ -226,7 +280,13 @@ FSD_AVX2 uint64_t fsd_frame_stripes_avx2(char *packed, char *const *stripes,
                 lines |= (uintptr_t)sp[i];
         const int st = stream && (lines & 63) == 0;
         uint64_t h;
-        if (pack)
+        const uint64_t m = (uintptr_t)sp[0] & 63;
+        int shift = !pack && stream && m != 0;
+        for (int i = 1; shift && i < 16; i++)
+            shift = ((uintptr_t)sp[i] & 63) == m;
+        if (shift)
+            h = stripes_leaf_shift(q, sp, pf, m);
+        else if (pack)
             h = st ? stripes_leaf(GATHER_STREAM, q, sp, pf) : stripes_leaf(GATHER_PLAIN, q, sp, pf);
         else
             h = st ? stripes_leaf(SCATTER_STREAM, q, sp, pf)

@@ -133,8 +133,9 @@ static void large_layouts(void **state)
 /* Views whose runs are whole leaves or whole 64-byte stripes (frame_cpu.c moves them run by
  * run, or stripe by stripe, through the fused loops): [A, B, C] out of [A, 2B + 1, C] (the
  * two outer dims do not merge), runs of C elements of 2 bytes (1 or 2 KiB; 128, 256 or 1600
- * bytes), the view 0 or 2 bytes into its storage (streaming stores need 64-byte aligned lines);
- * under and over the streaming threshold, and tensors that end inside a leaf. */
+ * bytes), the view 0, 2 or 16 bytes into its storage (streaming stores need 64-byte aligned
+ * lines; stripes off a line take the shifted scatter, runs of 1600 bytes across leaves); under
+ * and over the streaming threshold, and tensors that end inside a leaf. */
 static void runs_of_leaves_and_stripes(void **state)
 {
     (void)state;
@@ -143,7 +144,7 @@ static void runs_of_leaves_and_stripes(void **state)
     const int64_t dims[][4] = {
         {3, 341, 512, 2},  {2, 1153, 1024, 2}, {5, 1, 1024, 2}, {1, 4800, 1024, 2},
         {3, 341, 128, 0},  {2, 1201, 64, 2},   {7, 5003, 128, 0}, {7, 5003, 128, 2},
-        {3, 2047, 800, 0}, {1, 3, 32, 0},
+        {3, 2047, 800, 0}, {3, 2047, 800, 16}, {1, 3, 32, 0},
     };
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         fsdt_case c;
