@@ -4,7 +4,6 @@
  * same kernel (the checksum pack, kernels/checksum_step.cuh), then the sums brought back to
  * the host, which finishes the checksums and writes the header.
  */
-#include <stdlib.h>
 
 #include "device.h"
 #include "error.h"
