@@ -34,3 +34,16 @@ double fsdb_time_events(cudaStream_t stream, fsdb_enqueue_fn run, void *arg, int
     CU(cudaEventDestroy(e1));
     return m;
 }
+
+int fsdb_gpu_sets(int device, size_t set_bytes, int max_sets)
+{
+    int l2 = 0;
+    CU(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device));
+    size_t free_b = 0, total_b = 0;
+    CU(cudaMemGetInfo(&free_b, &total_b));
+    const size_t want = 4 * (size_t)(l2 > 0 ? l2 : (64 << 20));
+    int sets = (int)((want + set_bytes - 1) / set_bytes);
+    while (sets > 1 && (size_t)sets * set_bytes > free_b / 4)
+        sets--;
+    return sets > max_sets ? max_sets : sets < 1 ? 1 : sets;
+}

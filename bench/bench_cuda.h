@@ -29,4 +29,8 @@ typedef void (*fsdb_enqueue_fn)(void *arg, int set);
  * most 64), rotating over `sets` copies of the buffers; warmed up on every set first. */
 double fsdb_time_events(cudaStream_t stream, fsdb_enqueue_fn run, void *arg, int sets, int samples);
 
+/* How many copies of `set_bytes` of buffers a GPU runner rotates over: enough that together
+ * they exceed 4 x the L2 cache of `device`, within a quarter of its free memory, 1..max_sets. */
+int fsdb_gpu_sets(int device, size_t set_bytes, int max_sets);
+
 #endif

@@ -295,19 +295,8 @@ int fsdb_run_frames_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model 
             fsdb_check_status(fsd_frame_size(&ft0, 1, &g.nocs, &g.size_nocs), "fsd_frame_size"))
             return 1;
     }
-    int l2 = 0;
-    CU(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, g.device));
     CU(cudaStreamCreate(&g.s));
-
-    /* Enough sets that they exceed 4 x L2, within a quarter of the free memory. */
-    const size_t set_bytes = sb + n + g.size + g.size_nocs;
-    size_t free_b = 0, total_b = 0;
-    CU(cudaMemGetInfo(&free_b, &total_b));
-    const size_t want = 4 * (size_t)(l2 > 0 ? l2 : (64 << 20));
-    g.sets = (int)((want + set_bytes - 1) / set_bytes);
-    while (g.sets > 1 && (size_t)g.sets * set_bytes > free_b / 4)
-        g.sets--;
-    g.sets = g.sets > GPU_SETS ? GPU_SETS : g.sets;
+    g.sets = fsdb_gpu_sets(g.device, sb + n + g.size + g.size_nocs, GPU_SETS);
 
     const size_t big = sb > g.size ? sb : g.size;
     gpu_ref h;

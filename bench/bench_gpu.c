@@ -331,20 +331,11 @@ int fsdb_run_gpu(const fsdb_cfg *cfg, fsd_context *ctx, const fsdb_model *m, fsd
     g.dt = dt->dl;
     g.ctx = ctx;
     CU(cudaGetDevice(&g.device));
-    int sms = 0, l2 = 0;
+    int sms = 0;
     CU(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, g.device));
-    CU(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, g.device));
     CU(cudaStreamCreate(&g.s));
-    const size_t n = g.v.packed_bytes, sb = g.v.storage_bytes, set_bytes = n + sb;
-
-    /* Enough sets that they exceed 4 x L2, within a quarter of the free memory. */
-    size_t free_b = 0, total_b = 0;
-    CU(cudaMemGetInfo(&free_b, &total_b));
-    const size_t want = 4 * (size_t)(l2 > 0 ? l2 : (64 << 20));
-    g.sets = (int)((want + set_bytes - 1) / set_bytes);
-    while (g.sets > 1 && (size_t)g.sets * set_bytes > free_b / 4)
-        g.sets--;
-    g.sets = g.sets > MAX_SETS ? MAX_SETS : g.sets;
+    const size_t n = g.v.packed_bytes, sb = g.v.storage_bytes;
+    g.sets = fsdb_gpu_sets(g.device, n + sb, MAX_SETS);
 
     host_ref h;
     h.storage = malloc(sb);
