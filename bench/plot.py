@@ -61,6 +61,7 @@ FRAME_GPU_OPS = [
     ("frame_write_nocs", "pageable", "frame_write, pageable, no checksum"),
     ("frame_read_verify", "pageable", "frame_read, pageable, verifying"),
     ("frame_read", "pageable", "frame_read, pageable, not verifying"),
+    ("frame_kernel", "", "checksum pack kernel (roof: fsd_pack's kernel)"),
 ]
 
 
