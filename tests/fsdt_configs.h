@@ -16,6 +16,17 @@
 
 #include "fastserde.h"
 
+/* A context whose ring is three chunks of 4 KiB on 2 CPU threads: several chunks for most test
+ * tensors, so that the ring's edges are crossed (the device: the default). */
+static inline fsd_context_config fsdt_small_ring_config(void)
+{
+    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
+    cfg.chunk_bytes = 4096;
+    cfg.chunks = 3;
+    cfg.cpu_threads = 2;
+    return cfg;
+}
+
 /* The struct a caller compiled against the version-1 header passes (its fields, its size). */
 typedef struct fsdt_config_v1 {
     size_t size;

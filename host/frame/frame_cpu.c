@@ -234,17 +234,34 @@ static void walks_init(stripe_walk *w, stripe_walk *ahead, const fsd_plan *p, ui
                             ? begin + FSD_FRAME_STRIPE_PREFETCH : 0);
 }
 
+/* A range's plan and the path it takes (the file's comment): what pack_range and unpack_range
+ * decide alike. */
+typedef struct range_paths {
+    fsd_plan plan;
+    int stream;  /* streaming stores (large tensors) */
+    int direct;  /* runs of whole leaves */
+    int striped; /* runs of whole stripes, through the fused gather or scatter */
+    stripe_walk w, ahead;
+} range_paths;
+
+static void range_paths_init(range_paths *r, const fsd_layout *l, char *packed, uint64_t begin,
+                             uint64_t end, fsd_direction dir)
+{
+    fsd_plan_build_range(l, packed + begin, begin, end, dir, 0, &r->plan);
+    r->stream = fsd_cpu_streams(NULL, l->total_bytes);
+    r->direct = runs_of_leaves(&r->plan);
+    r->striped = !r->direct && runs_of_stripes(&r->plan) &&
+                 (!r->stream || stripes_land_on_lines(&r->plan, packed));
+    if (r->striped)
+        walks_init(&r->w, &r->ahead, &r->plan, begin);
+}
+
 static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
 {
-    fsd_plan plan;
-    fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_PACK, 0, &plan);
-    const int stream = fsd_cpu_streams(NULL, l->total_bytes);
-    const int direct = runs_of_leaves(&plan);
-    const int striped = !direct && runs_of_stripes(&plan) &&
-                        (!stream || stripes_land_on_lines(&plan, packed));
-    stripe_walk w, ahead;
-    if (striped)
-        walks_init(&w, &ahead, &plan, begin);
+    range_paths r;
+    range_paths_init(&r, l, packed, begin, end, FSD_DIR_PACK);
+    fsd_plan *const plan = &r.plan;
+    const int stream = r.stream;
     const fsd_cpu_opts cached = {FSD_CPU_STORE_CACHED, 1};
     _Alignas(64) char scratch[FSD_FRAME_PIECE];
     uint64_t sum = 0;
@@ -252,19 +269,19 @@ static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, ui
         uint64_t e = end - b < FSD_FRAME_PIECE ? end : b + FSD_FRAME_PIECE;
         uint64_t n = e - b;
         uint64_t k = b / FSD_XXH3_LEAF_BYTES;
-        if (plan.path == FSD_PATH_CONTIG) {
-            sum += fsd_frame_copy_leaves(packed + b, plan.strided + b, n, k, stream);
-        } else if (direct) {
-            sum += move_runs_of_leaves(&plan, packed, b, e, stream);
-        } else if (striped && n % FSD_XXH3_LEAF_BYTES == 0) {
-            sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
+        if (plan->path == FSD_PATH_CONTIG) {
+            sum += fsd_frame_copy_leaves(packed + b, plan->strided + b, n, k, stream);
+        } else if (r.direct) {
+            sum += move_runs_of_leaves(plan, packed, b, e, stream);
+        } else if (r.striped && n % FSD_XXH3_LEAF_BYTES == 0) {
+            sum += move_stripes(plan, &r.w, &r.ahead, packed, b, e, stream);
         } else if (stream) {
-            set_range(&plan, scratch, b, e);
-            fsd_cpu_execute_opts(&plan, &cached);
+            set_range(plan, scratch, b, e);
+            fsd_cpu_execute_opts(plan, &cached);
             sum += fsd_frame_copy_leaves(packed + b, scratch, n, k, 1);
         } else {
-            set_range(&plan, packed + b, b, e);
-            fsd_cpu_execute_opts(&plan, &cached);
+            set_range(plan, packed + b, b, e);
+            fsd_cpu_execute_opts(plan, &cached);
             sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
         }
     }
@@ -275,36 +292,31 @@ static uint64_t pack_range(const fsd_layout *l, char *packed, uint64_t begin, ui
 
 static uint64_t unpack_range(const fsd_layout *l, char *packed, uint64_t begin, uint64_t end)
 {
-    fsd_plan plan;
-    fsd_plan_build_range(l, packed + begin, begin, end, FSD_DIR_UNPACK, 0, &plan);
-    const int stream = fsd_cpu_streams(NULL, l->total_bytes);
-    const int direct = runs_of_leaves(&plan);
-    const int striped = !direct && runs_of_stripes(&plan) &&
-                        (!stream || stripes_land_on_lines(&plan, packed));
-    stripe_walk w, ahead;
-    if (striped)
-        walks_init(&w, &ahead, &plan, begin);
+    range_paths r;
+    range_paths_init(&r, l, packed, begin, end, FSD_DIR_UNPACK);
+    fsd_plan *const plan = &r.plan;
+    const int stream = r.stream;
     uint64_t sum = 0;
-    const uint64_t piece = plan.path == FSD_PATH_CONTIG || direct || striped
+    const uint64_t piece = plan->path == FSD_PATH_CONTIG || r.direct || r.striped
                                ? FSD_FRAME_PIECE : FSD_FRAME_UNPACK_PIECE;
     for (uint64_t b = begin; b < end; b += piece) {
         uint64_t e = end - b < piece ? end : b + piece;
         uint64_t n = e - b;
         uint64_t k = b / FSD_XXH3_LEAF_BYTES;
-        if (plan.path == FSD_PATH_CONTIG) {
-            sum += fsd_frame_copy_leaves(plan.strided + b, packed + b, n, k, stream);
-        } else if (direct) {
-            sum += move_runs_of_leaves(&plan, packed, b, e, stream);
-        } else if (striped && n % FSD_XXH3_LEAF_BYTES == 0) {
-            sum += move_stripes(&plan, &w, &ahead, packed, b, e, stream);
+        if (plan->path == FSD_PATH_CONTIG) {
+            sum += fsd_frame_copy_leaves(plan->strided + b, packed + b, n, k, stream);
+        } else if (r.direct) {
+            sum += move_runs_of_leaves(plan, packed, b, e, stream);
+        } else if (r.striped && n % FSD_XXH3_LEAF_BYTES == 0) {
+            sum += move_stripes(plan, &r.w, &r.ahead, packed, b, e, stream);
         } else {
             sum += fsd_frame_copy_leaves(NULL, packed + b, n, k, 0);
             /* the next piece into L2 while the CPU engine stores this one: its hash then
              * reads from L2 (the transpose's read, 0.81 -> 0.92 x fsd_unpack) */
             if (e < end)
                 fsd_cpu_prefetch_l2(packed + e, 0, end - e < piece ? end - e : piece);
-            set_range(&plan, packed + b, b, e);
-            fsd_cpu_execute_opts(&plan, NULL);
+            set_range(plan, packed + b, b, e);
+            fsd_cpu_execute_opts(plan, NULL);
         }
     }
     if (stream)

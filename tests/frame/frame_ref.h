@@ -17,8 +17,9 @@ static inline void fsdt_le64(unsigned char *b, uint64_t v)
         b[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* S: the sum of XXH3_64bits_withSeed(LE64(XXH3_64bits(leaf k, zero-padded to 1 KiB)), 8, k). */
-static inline uint64_t fsdt_ref_sum(const unsigned char *p, uint64_t n)
+/* The terms of the leaves of n bytes, the first being leaf `first` of its tensor, summed:
+ * XXH3_64bits_withSeed(LE64(XXH3_64bits(leaf k, zero-padded to 1 KiB)), 8, first + k). */
+static inline uint64_t fsdt_ref_leaves(const unsigned char *p, uint64_t n, uint64_t first)
 {
     uint64_t s = 0;
     for (uint64_t k = 0; k * 1024 < n; k++) {
@@ -26,9 +27,15 @@ static inline uint64_t fsdt_ref_sum(const unsigned char *p, uint64_t n)
         uint64_t len = n - k * 1024 < 1024 ? n - k * 1024 : 1024;
         memcpy(leaf, p + k * 1024, len);
         fsdt_le64(b, XXH3_64bits(leaf, 1024));
-        s += XXH3_64bits_withSeed(b, 8, k);
+        s += XXH3_64bits_withSeed(b, 8, first + k);
     }
     return s;
+}
+
+/* S of a tensor's n packed bytes: its leaves from leaf 0. */
+static inline uint64_t fsdt_ref_sum(const unsigned char *p, uint64_t n)
+{
+    return fsdt_ref_leaves(p, n, 0);
 }
 
 /* The tensor's checksum: XXH3_64bits_withSeed(LE64(S), 8, XXH3_64bits(name \0 dtype \0 LE64

@@ -49,20 +49,6 @@ static int runs(size_t f)
     return !g_fns[f].avx2 || fsd_frame_have_avx2();
 }
 
-/* The reference: S of leaves first.. of the n bytes (frame_ref.h's terms, libxxhash only). */
-static uint64_t ref_sum(const unsigned char *p, uint64_t n, uint64_t first)
-{
-    uint64_t s = 0;
-    for (uint64_t k = 0; k * 1024 < n; k++) {
-        unsigned char leaf[1024] = {0}, b[8];
-        uint64_t len = n - k * 1024 < 1024 ? n - k * 1024 : 1024;
-        memcpy(leaf, p + k * 1024, len);
-        fsdt_le64(b, XXH3_64bits(leaf, 1024));
-        s += XXH3_64bits_withSeed(b, 8, first + k);
-    }
-    return s;
-}
-
 static void one_leaf(void **state)
 {
     (void)state;
@@ -117,7 +103,7 @@ static void copies(void **state)
         uint64_t first = round % 3 == 0 ? 0 : (uint64_t)fsdt_rng_range(&r, 0, 1 << 20);
         unsigned char *src = src_buf + smis;
         fsdt_rng_fill(&r, src, n);
-        uint64_t want = ref_sum(src, n, first);
+        uint64_t want = fsdt_ref_leaves(src, n, first);
         for (size_t f = 0; f < NFNS; f++) {
             if (!runs(f))
                 continue;
@@ -204,7 +190,7 @@ static void stripes(void **state)
                 for (uint64_t i = 0; i < 16 * nleaves; i++)
                     memcpy(want_wide + (sp[i] - (char *)wide), packed + 64 * i, 64);
             }
-            uint64_t want = ref_sum(packed, n, first);
+            uint64_t want = fsdt_ref_leaves(packed, n, first);
             uint64_t got = g_sfns[f].fn(q, sp, round % 3 ? sp : NULL, nleaves, first, pack, stream);
             fsd_cpu_stream_fence();
             const char *how = pack ? "gather" : "scatter";

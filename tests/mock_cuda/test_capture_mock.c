@@ -29,6 +29,7 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_configs.h"
 #include "fsdt_cuda_ok.h"
 #include "mock_cuda.h"
 
@@ -225,10 +226,7 @@ static void test_capture_and_replay(void **state)
     (void)state;
     uint64_t seed = fsdt_seed();
     long n = fsdt_env_long("FSD_TEST_CASES", 36);
-    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
-    cfg.chunk_bytes = 4096;
-    cfg.chunks = 3;
-    cfg.cpu_threads = 2;
+    fsd_context_config cfg = fsdt_small_ring_config();
     fsd_context *ctx = NULL;
     assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
     cudaStream_t streams[2];

@@ -31,6 +31,7 @@
 
 #include "fastserde.h"
 #include "fsd_cases.h"
+#include "fsdt_configs.h"
 #if !defined(FSDT_REAL_CUDA)
 #include "mock_cuda.h"
 #endif
@@ -94,10 +95,7 @@ static uint64_t mockless_rand(uint64_t seed, int i)
 /* A context whose ring has chunks of 4 KiB: several chunks for most cases (the ring's edges). */
 static fsd_context *small_context(void)
 {
-    fsd_context_config cfg = FSD_CONTEXT_CONFIG_INIT;
-    cfg.chunk_bytes = 4096;
-    cfg.chunks = 3;
-    cfg.cpu_threads = 2;
+    fsd_context_config cfg = fsdt_small_ring_config();
     fsd_context *ctx = NULL;
     assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
     return ctx;
