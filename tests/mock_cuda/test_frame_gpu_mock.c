@@ -92,13 +92,31 @@ static uint64_t mockless_rand(uint64_t seed, int i)
     return x ^ (x >> 29);
 }
 
-/* A context whose ring has chunks of 4 KiB: several chunks for most cases (the ring's edges). */
-static fsd_context *small_context(void)
+/* What test_frames and test_read_cuda share: a context whose ring has chunks of 4 KiB
+ * (several chunks for most cases: the ring's edges) and a stream of their own. */
+typedef struct fixture {
+    fsd_context *ctx;
+    cudaStream_t stream;
+} fixture;
+
+static int fixture_setup(void **state)
 {
+    static fixture fx;
     fsd_context_config cfg = fsdt_small_ring_config();
-    fsd_context *ctx = NULL;
-    assert_int_equal(fsd_context_create(&ctx, &cfg), FSD_SUCCESS);
-    return ctx;
+    if (fsd_context_create(&fx.ctx, &cfg) != FSD_SUCCESS ||
+        cudaStreamCreateWithFlags(&fx.stream, cudaStreamNonBlocking) != cudaSuccess)
+        return -1;
+    *state = &fx;
+    return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+    fixture *fx = *state;
+    CUDA_OK(cudaStreamDestroy(fx->stream));
+    fsd_context_destroy(fx->ctx);
+    expect_no_violations(); /* the test's calls and the context's teardown */
+    return 0;
 }
 
 /* Where check_frame writes: device memory, pinned host memory, or pageable host memory
@@ -197,21 +215,16 @@ out:
 
 static void test_frames(void **state)
 {
-    (void)state;
+    const fixture *fx = *state;
     uint64_t seed = fsdt_seed();
     long n = fsdt_env_long("FSD_TEST_CASES", 120);
-    fsd_context *ctx = small_context();
-    cudaStream_t stream;
-    CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     /* Cases whose dtype frames hold (safetensors names none of 3, 6 or 12 bytes...): draw until
      * n frames were compared. */
     for (long i = 0; compared < n && i < 40 * n; i++)
-        check_frame(ctx, seed, (int)(3 * i), 1 + (int)(i % MAXT), i % 5 != 4, (int)(i % 3), stream);
-    CUDA_OK(cudaStreamDestroy(stream));
-    fsd_context_destroy(ctx);
+        check_frame(fx->ctx, seed, (int)(3 * i), 1 + (int)(i % MAXT), i % 5 != 4, (int)(i % 3),
+                    fx->stream);
     printf("frames of CUDA tensors compared: %d (%d with checksums)\n", compared, compared_checksum);
     assert_true(compared >= n && compared_checksum >= (int)n / 2);
-    expect_no_violations();
 }
 
 static void test_refused(void **state)
@@ -389,20 +402,14 @@ out:
 
 static void test_read_cuda(void **state)
 {
-    (void)state;
+    const fixture *fx = *state;
     uint64_t seed = fsdt_seed();
     long n = fsdt_env_long("FSD_TEST_CASES", 120);
-    fsd_context *ctx = small_context();
-    cudaStream_t stream;
-    CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     long read = 0;
     for (long i = 0; read < n && i < 40 * n; i++)
-        read += check_read(ctx, seed, (int)(1000 + i), (int)(i % 2), stream);
+        read += check_read(fx->ctx, seed, (int)(1000 + i), (int)(i % 2), fx->stream);
     printf("frames read into CUDA tensors: %ld\n", read);
     assert_true(read >= n);
-    CUDA_OK(cudaStreamDestroy(stream));
-    fsd_context_destroy(ctx);
-    expect_no_violations();
 }
 
 int main(void)
@@ -415,9 +422,9 @@ int main(void)
     }
 #endif
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_frames),
+        cmocka_unit_test_setup_teardown(test_frames, fixture_setup, fixture_teardown),
         cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_read_cuda),
+        cmocka_unit_test_setup_teardown(test_read_cuda, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
